@@ -1,0 +1,30 @@
+# The README's two commands are `make demo` and `make test`; both do all set-up first.
+VENV ?= .venv
+BIN := $(VENV)/bin
+EXAMPLE ?= tasks/examples/dedupe_logs.yaml
+
+.PHONY: setup demo test lint pytest calibrate clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml scripts/setup.sh
+	bash scripts/setup.sh
+
+demo: setup
+	$(BIN)/perfagent measure $(EXAMPLE) --expert
+
+test: setup lint pytest
+
+lint:
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+pytest:
+	$(BIN)/python -m pytest
+
+calibrate: setup
+	$(BIN)/perfagent calibrate
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

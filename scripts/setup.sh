@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# One-time set-up on a fresh Debian machine: system tools, then a venv with perfagent.
+# Safe to re-run; called by `make demo` and `make test`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON="${PYTHON:-python3}"
+VENV="${VENV:-.venv}"
+
+# System packages: git (workspaces), valgrind (--metric instructions), linux-perf (profiles).
+missing=()
+command -v git >/dev/null || missing+=(git)
+command -v valgrind >/dev/null || missing+=(valgrind)
+command -v perf >/dev/null || missing+=(linux-perf)
+command -v unshare >/dev/null || missing+=(util-linux)
+"$PYTHON" -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)
+if ((${#missing[@]})); then
+    if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+    elif command -v apt-get >/dev/null && command -v sudo >/dev/null; then
+        sudo apt-get update -qq
+        sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+    else
+        echo "setup: please install: ${missing[*]}" >&2
+    fi
+fi
+
+"$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' || {
+    echo "setup: perfagent needs Python >= 3.11 (got $("$PYTHON" --version))" >&2; exit 1; }
+
+if [ ! -x "$VENV/bin/python" ]; then
+    "$PYTHON" -m venv "$VENV"
+fi
+"$VENV/bin/python" -m pip install -q --disable-pip-version-check -e ".[dev]"
+touch "$VENV/.installed"
