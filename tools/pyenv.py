@@ -1,0 +1,120 @@
+"""One Python environment per task, shared by every variant tree.
+
+Base, expert and candidates run with the same interpreter and dependencies; only the tree
+differs. Each variant's own code wins imports because its tree leads ``PYTHONPATH``, ahead of
+anything an editable install in ``setup`` may have pinned (``tools/bench/driver.py`` also
+verifies at run time that no module was imported from another variant's tree).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import sysconfig
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from tools import runner
+from tools.errors import EnvironmentSetupError
+
+VENV_TIMEOUT_S = 300
+_PIP_SHIM = '#!/bin/sh\nexec "$(dirname "$0")/python" -m pip "$@"\n'
+
+
+class TaskEnvironment:
+    """A venv (``--system-site-packages``, so tools such as pytest are at hand) plus the
+    environment variables a command needs to run against one variant tree."""
+
+    def __init__(
+        self, root: Path, *, python: str | None = None, limits: runner.Limits | None = None
+    ) -> None:
+        self.root = root
+        self.base_python = python or sys.executable
+        self.limits = limits or runner.Limits()
+        self.pycache_root = root.parent / "pycache"
+
+    @property
+    def python(self) -> Path:
+        return self.root / "bin" / "python"
+
+    def create(self) -> None:
+        # No ensurepip (slow): the base interpreter's pip, visible through system site
+        # packages, installs into this venv when run as this venv's python.
+        result = runner.run(
+            [
+                self.base_python,
+                "-m",
+                "venv",
+                "--system-site-packages",
+                "--without-pip",
+                str(self.root),
+            ],
+            cwd=self.root.parent,
+            limits=runner.Limits(timeout_s=VENV_TIMEOUT_S),
+            network=False,
+        )
+        if not result.ok:
+            raise EnvironmentSetupError(
+                f"cannot create a venv with {self.base_python}: {result.summary()}"
+            )
+        self._inherit_running_environment()
+        shim = self.root / "bin" / "pip"
+        if not shim.exists():
+            shim.write_text(_PIP_SHIM, encoding="utf-8")
+            shim.chmod(0o755)
+
+    def _inherit_running_environment(self) -> None:
+        """When perfagent itself runs in a venv, ``--system-site-packages`` reaches only the
+        base interpreter's packages; a .pth file adds ours (pytest and friends) after the
+        task venv's own site-packages, so what ``setup`` installs still wins."""
+        if self.base_python != sys.executable or sys.prefix == sys.base_prefix:
+            return
+        ours = {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
+        version = f"python{sys.version_info.major}.{sys.version_info.minor}"
+        site = self.root / "lib" / version / "site-packages"
+        if site.is_dir():
+            (site / "_perfagent_parent_env.pth").write_text(
+                "".join(f"{p}\n" for p in sorted(ours)), encoding="utf-8"
+            )
+
+    def variables(self, tree: Path) -> dict[str, str]:
+        """Environment for a command run against ``tree`` (before the runner scrubs it)."""
+        paths = [str(tree)]
+        if (tree / "src").is_dir():
+            paths.append(str(tree / "src"))
+        return {
+            "PATH": f"{self.root / 'bin'}{os.pathsep}{os.environ.get('PATH', '/usr/bin:/bin')}",
+            "VIRTUAL_ENV": str(self.root),
+            "PYTHONPATH": os.pathsep.join(paths),
+            "PYTHONNOUSERSITE": "1",
+            # Bytecode goes beside the tree, not into it, so diffs stay clean.
+            "PYTHONPYCACHEPREFIX": str(self.pycache_root / tree.name),
+            "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+            "PIP_NO_INPUT": "1",
+        }
+
+    def run_commands(
+        self,
+        commands: Sequence[str],
+        tree: Path,
+        *,
+        what: str,
+        network: bool,
+        extra_env: Mapping[str, str] | None = None,
+    ) -> None:
+        """Run shell commands in ``tree``; the first failure raises a one-line error."""
+        env = {**self.variables(tree), **(extra_env or {})}
+        for command in commands:
+            result = runner.run(command, cwd=tree, env=env, limits=self.limits, network=network)
+            if not result.ok:
+                raise EnvironmentSetupError(
+                    f"{what} command {command!r} failed in {tree.name}: {result.summary()}"
+                )
+
+    def setup(self, commands: Sequence[str], base_tree: Path) -> None:
+        """The task's ``setup`` (dependencies): once, in the base tree, network allowed."""
+        self.run_commands(commands, base_tree, what="setup", network=True)
+
+    def build(self, commands: Sequence[str], tree: Path) -> None:
+        """The task's ``build``: in every variant tree once its code is in place."""
+        self.run_commands(commands, tree, what="build", network=False)
