@@ -1,0 +1,1 @@
+"""Benchmarking: fresh-process workload runs, statistics and sequential verdicts."""
