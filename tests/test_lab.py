@@ -1,0 +1,204 @@
+"""The lab end to end on tiny real projects: real git, venvs, subprocesses."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import FAST_MODULE, SLOW_MODULE, TEST_FILE, TaskFactory, unified_diff
+from tools.bench.session import SessionConfig
+from tools.errors import BaselineError, EnvironmentSetupError, MeasurementError, TaskSpecError
+from tools.lab import MeasureOptions, measure
+from tools.taskspec import load_task
+
+QUICK = SessionConfig(min_runs=5, max_runs=20, max_time_s=60, seed=0)
+pytestmark = pytest.mark.usefixtures("no_leftovers")
+
+
+def options(**kwargs: object) -> MeasureOptions:
+    return MeasureOptions(session=QUICK, **kwargs)  # type: ignore[arg-type]
+
+
+def test_expert_is_faster_and_equivalent(make_task: TaskFactory) -> None:
+    report = measure(load_task(make_task()), options(expert=True))
+    assert report.subject == "expert"
+    assert report.verdict == "faster"
+    assert report.ci[0] > 1
+    assert report.equivalent is True
+    assert report.tests_passed is True
+    assert report.expert_speedup == report.speedup
+    assert report.gso_opt is None  # no candidate
+    assert [t.passed for t in report.tests["expert"]] == [True]
+
+
+def test_candidate_with_wrong_output_is_not_equivalent(make_task: TaskFactory) -> None:
+    wrong = FAST_MODULE.replace("i * i", "i * i + 1")
+    patch = unified_diff("calc.py", SLOW_MODULE, wrong)
+    report = measure(load_task(make_task()), options(candidate_patch=patch, expert=True))
+    assert report.subject == "candidate"
+    assert report.equivalent is False
+    detail = report.workloads[0].variants["candidate"].equivalence_detail
+    assert detail.startswith("output differs")
+    assert report.tests_passed is False
+    assert report.gso_opt is False
+    assert report.expert_verdict == "faster"
+
+
+def test_candidate_matching_expert_meets_gso_criterion(make_task: TaskFactory) -> None:
+    patch = unified_diff("calc.py", SLOW_MODULE, FAST_MODULE)
+    report = measure(load_task(make_task()), options(candidate_patch=patch, expert=True))
+    assert report.verdict == "faster"
+    assert report.gso is not None
+    assert report.gso["gm_speedup"] >= 1.2
+    # Identical code: the candidate's share of the expert's speedup is near 1.
+    assert 0.8 < report.gso["hm_expert_share"] < 1.25
+
+
+def test_candidate_touching_tests_is_flagged(make_task: TaskFactory) -> None:
+    patch = unified_diff(
+        "tests/test_calc.py", textwrap.dedent(TEST_FILE), "def test_total():\n    pass\n"
+    )
+    report = measure(load_task(make_task()), options(candidate_patch=patch))
+    assert report.flags == ["candidate modifies a protected file: tests/test_calc.py"]
+
+
+def test_each_variant_imports_its_own_code_despite_editable_install(make_task: TaskFactory) -> None:
+    task_file = make_task(setup=["pip install -q --no-build-isolation --no-deps -e ."])
+    repo = task_file.parent / "proj"
+    (repo / "pyproject.toml").write_text(
+        textwrap.dedent("""
+        [build-system]
+        requires = ["setuptools"]
+        build-backend = "setuptools.build_meta"
+        [project]
+        name = "calc"
+        version = "0"
+        [tool.setuptools]
+        py-modules = ["calc"]
+    """)
+    )
+    wrong = SLOW_MODULE.replace("return sum(values)", "return sum(values) + 1")
+    report = measure(
+        load_task(task_file), options(candidate_patch=unified_diff("calc.py", SLOW_MODULE, wrong))
+    )
+    # Had the editable install won, the candidate would have run base's code.
+    assert report.equivalent is False
+
+
+def test_import_from_another_tree_is_refused(make_task: TaskFactory) -> None:
+    # Old-style .pth files that push a path to the front of sys.path pin one tree.
+    setup = (
+        'python -c "import site, os; d = site.getsitepackages()[0]; '
+        "open(os.path.join(d, 'pin.pth'), 'w').write("
+        "'import sys; sys.path.insert(0, ' + repr(os.getcwd()) + ')')\""
+    )
+    task_file = make_task(setup=[setup])
+    with pytest.raises(MeasurementError, match="imported code from outside its own tree: calc"):
+        measure(load_task(task_file), options(expert=True))
+
+
+# -- bad input: each a clear one-line error, nothing left behind -----------------------------
+def test_workload_crashing_on_base(make_task: TaskFactory) -> None:
+    crash = "def setup():\n    pass\n\ndef workload():\n    return 1 / 0\n"
+    with pytest.raises(BaselineError) as info:
+        measure(load_task(make_task(workload_src=crash)), options(expert=True))
+    assert str(info.value) == (
+        "workload 'workload' fails on base: ZeroDivisionError: division by zero"
+    )
+
+
+def test_test_failing_on_base(make_task: TaskFactory) -> None:
+    failing = "def test_total():\n    assert False, 'broken on base'\n"
+    with pytest.raises(BaselineError) as info:
+        measure(load_task(make_task(tests=failing)), options(expert=True))
+    message = str(info.value)
+    assert message.startswith(
+        "test command 'python -m pytest -q -p no:cacheprovider tests' fails on base (exit 1:"
+    )
+    assert "\n" not in message
+
+
+def test_failing_base_tests_can_be_ignored(make_task: TaskFactory) -> None:
+    failing = "def test_total():\n    assert False\n"
+    report = measure(
+        load_task(make_task(tests=failing)), options(expert=True, allow_failing_base_tests=True)
+    )
+    assert report.tests["expert"] == []
+    assert report.verdict == "faster"
+
+
+def test_hanging_setup_command_is_killed(make_task: TaskFactory) -> None:
+    task_file = make_task(setup=["sleep 300"], limits={"timeout_s": 2, "memory_mb": 2048})
+    with pytest.raises(EnvironmentSetupError) as info:
+        measure(load_task(task_file), options(expert=True))
+    assert str(info.value).startswith("setup command 'sleep 300' failed in repo: timed out")
+
+
+def test_hanging_workload_is_killed(make_task: TaskFactory) -> None:
+    hang = "import time\n\ndef workload():\n    time.sleep(300)\n"
+    task_file = make_task(workload_src=hang, limits={"timeout_s": 3, "memory_mb": 2048})
+    with pytest.raises(BaselineError, match="fails on base: workload process timed out"):
+        measure(load_task(task_file), options(expert=True))
+
+
+def test_missing_workload_file(make_task: TaskFactory) -> None:
+    task_file = make_task(workload={"kind": "python", "file": "nope.py"})
+    with pytest.raises(TaskSpecError, match=r"workload.file: file 'nope.py' not found"):
+        measure(load_task(task_file), options(expert=True))
+
+
+def test_patch_that_does_not_apply(make_task: TaskFactory) -> None:
+    patch = unified_diff("calc.py", "something else\n", "x\n")
+    with pytest.raises(Exception, match="candidate patch does not apply"):
+        measure(load_task(make_task()), options(candidate_patch=patch))
+
+
+def test_nothing_to_compare(make_task: TaskFactory) -> None:
+    with pytest.raises(TaskSpecError, match="nothing to compare"):
+        measure(load_task(make_task()), options())
+
+
+def test_git_repo_source_at_ref_and_expert_commit(tmp_path: Path, make_task: TaskFactory) -> None:
+    import git
+
+    task_file = make_task(expert=None)
+    repo_dir = task_file.parent / "proj"
+    repo = git.Repo.init(repo_dir)
+    repo.git.add("-A")
+    repo.git.commit(
+        "-q",
+        "-m",
+        "base",
+        env={
+            "GIT_AUTHOR_NAME": "t",
+            "GIT_AUTHOR_EMAIL": "t@t",
+            "GIT_COMMITTER_NAME": "t",
+            "GIT_COMMITTER_EMAIL": "t@t",
+        },
+    )
+    base_sha = repo.head.commit.hexsha
+    (repo_dir / "calc.py").write_text(FAST_MODULE)
+    repo.git.commit(
+        "-q",
+        "-am",
+        "faster",
+        env={
+            "GIT_AUTHOR_NAME": "t",
+            "GIT_AUTHOR_EMAIL": "t@t",
+            "GIT_COMMITTER_NAME": "t",
+            "GIT_COMMITTER_EMAIL": "t@t",
+        },
+    )
+    expert_sha = repo.head.commit.hexsha
+    import yaml
+
+    spec = yaml.safe_load(task_file.read_text())
+    spec.update(ref=base_sha, expert={"commit": expert_sha})
+    task_file.write_text(yaml.safe_dump(spec))
+    before = repo.git.status("--porcelain")
+    report = measure(load_task(task_file), options(expert=True))
+    assert report.verdict == "faster"
+    assert repo.head.commit.hexsha == expert_sha  # the user's checkout is untouched
+    assert repo.git.status("--porcelain") == before

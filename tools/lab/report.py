@@ -1,0 +1,77 @@
+"""The measurement report: raw facts of one ``measure`` session, JSON-ready."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from tools.bench.stats import Verdict
+
+
+@dataclass
+class VariantResult:
+    """One variant (expert or candidate) against base on one workload."""
+
+    speedup: float
+    ci: tuple[float, float]
+    verdict: Verdict
+    p_value: float
+    ratio_of_medians: float
+    runs: int
+    median: float  # seconds, or instructions per call
+    max_rss_kb: int
+    equivalent: bool | None
+    equivalence_detail: str = ""
+
+
+@dataclass
+class WorkloadResult:
+    name: str
+    kind: str
+    hidden: bool
+    base_median: float
+    base_runs: int
+    base_max_rss_kb: int
+    rounds: int
+    elapsed_s: float
+    stopped: str
+    variants: dict[str, VariantResult] = field(default_factory=dict)
+
+
+@dataclass
+class TestResult:
+    command: str
+    passed: bool
+    summary: str
+
+
+@dataclass
+class MeasureReport:
+    task: str
+    metric: str
+    subject: str  # the variant the top-level verdict describes: "candidate" or "expert"
+    verdict: Verdict
+    speedup: float
+    ci: tuple[float, float]
+    runs: int
+    equivalent: bool | None
+    tests_passed: bool | None
+    workloads: list[WorkloadResult]
+    tests: dict[str, list[TestResult]]
+    expert_speedup: float | None = None
+    expert_ci: tuple[float, float] | None = None
+    expert_verdict: Verdict | None = None
+    gso_opt: bool | None = None
+    gso: dict[str, Any] | None = None
+    overall: dict[str, Any] = field(default_factory=dict)
+    flags: list[str] = field(default_factory=list)
+    config: dict[str, Any] = field(default_factory=dict)
+    machine: dict[str, Any] = field(default_factory=dict)
+    elapsed_s: float = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        for key in ("ci", "expert_ci"):
+            if data[key] is not None:
+                data[key] = list(data[key])
+        return data
