@@ -1,0 +1,38 @@
+"""The ``perfagent`` command: a thin layer that turns arguments into tool calls."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import click
+
+from agent.cli.calibrate import calibrate_command
+from agent.cli.measure import measure_command
+from tools.errors import PerfagentError
+
+
+class _Group(click.Group):
+    """Turns PerfagentError anywhere below into one line on stderr and exit code 2."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except PerfagentError as exc:
+            click.echo(f"perfagent: error: {exc}", err=True)
+            sys.exit(2)
+
+
+@click.group(cls=_Group)
+@click.option("-v", "--verbose", is_flag=True, help="Log what the tools do.")
+@click.version_option(package_name="perfagent")
+def main(verbose: bool) -> None:
+    """perfagent: find, make and verify performance improvements in Python repositories."""
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+
+
+main.add_command(measure_command)
+main.add_command(calibrate_command)

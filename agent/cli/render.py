@@ -1,0 +1,104 @@
+"""Rich tables for humans; the JSON output carries the same facts."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+from tools.bench.calibrate import CalibrationResult
+from tools.lab import MeasureReport
+
+_STYLE = {"faster": "bold green", "slower": "bold red", "same": "yellow", "inconclusive": "magenta"}
+
+
+def _time(value: float, metric: str) -> str:
+    if metric == "instructions":
+        return f"{value / 1e6:,.1f} M instr"
+    return f"{value * 1000:,.2f} ms" if value < 10 else f"{value:,.2f} s"
+
+
+def render_measure(console: Console, report: MeasureReport) -> None:
+    table = Table(title=f"perfagent measure — {report.task} ({report.metric})")
+    for column in (
+        "workload",
+        "variant",
+        "median",
+        "speedup",
+        "95% CI",
+        "verdict",
+        "runs",
+        "equivalent",
+        "peak MiB",
+    ):
+        table.add_column(
+            column, justify="right" if column not in ("workload", "variant", "verdict") else "left"
+        )
+    for w in report.workloads:
+        label = f"{w.name}{' (hidden)' if w.hidden else ''}"
+        table.add_row(
+            label,
+            "base",
+            _time(w.base_median, report.metric),
+            "1.000×",
+            "",
+            "",
+            str(w.base_runs),
+            "",
+            f"{w.base_max_rss_kb / 1024:.0f}",
+        )
+        for name, v in w.variants.items():
+            style = _STYLE.get(v.verdict, "")
+            table.add_row(
+                "",
+                name,
+                _time(v.median, report.metric),
+                f"{v.speedup:.3f}×",
+                f"[{v.ci[0]:.3f}, {v.ci[1]:.3f}]",
+                f"[{style}]{v.verdict}[/]",
+                str(v.runs),
+                {True: "yes", False: "NO", None: "unknown"}[v.equivalent],
+                f"{v.max_rss_kb / 1024:.0f}",
+            )
+    console.print(table)
+    style = _STYLE.get(report.verdict, "")
+    console.print(
+        f"[{style}]{report.subject}: {report.verdict}[/] — {report.speedup:.3f}× "
+        f"(95 % CI {report.ci[0]:.3f}–{report.ci[1]:.3f}), {report.runs} runs; "
+        f"overall {report.overall['verdict']} "
+        f"(geomean {report.overall['geomean_speedup']:.3f}×)"
+    )
+    for variant, results in report.tests.items():
+        if results:
+            passed = sum(r.passed for r in results)
+            console.print(f"tests on {variant}: {passed}/{len(results)} commands pass")
+    if report.gso is not None:
+        console.print(
+            f"GSO criterion: gm speedup {report.gso['gm_speedup']:.3f} (≥ 1.2), "
+            f"expert share {report.gso['hm_expert_share']:.3f} (> 0.95) → "
+            f"opt = {report.gso_opt}"
+        )
+    for flag in report.flags:
+        console.print(f"[bold yellow]flag:[/] {flag}")
+    console.print(f"[dim]{report.elapsed_s:.0f} s[/]")
+
+
+def render_calibration(console: Console, result: CalibrationResult) -> None:
+    table = Table(title="perfagent calibrate")
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    rows = [
+        ("trials (A/A and A/B each)", str(result.trials)),
+        ("false-accept rate (A/A called faster)", f"{result.false_accept_rate:.1%}"),
+        ("A/A called faster or slower", f"{result.false_claim_rate:.1%}"),
+        (f"power at a {result.effect:.0%} effect", f"{result.power:.1%}"),
+        ("A/A verdicts", str(result.aa_verdicts)),
+        ("A/B verdicts", str(result.ab_verdicts)),
+        ("median runs per variant per verdict", f"{result.median_runs:.0f}"),
+        ("median seconds per verdict", f"{result.median_seconds:.1f}"),
+        ("noise (robust SD of log time)", f"{result.noise_sigma:.2%}"),
+        ("smallest effect verifiable in a minute", f"{result.min_detectable_effect:.1%}"),
+        ("minimum effect of interest", f"{result.min_effect:.0%}"),
+    ]
+    for row in rows:
+        table.add_row(*row)
+    console.print(table)
