@@ -87,8 +87,9 @@ class TaskEnvironment:
             "VIRTUAL_ENV": str(self.root),
             "PYTHONPATH": os.pathsep.join(paths),
             "PYTHONNOUSERSITE": "1",
-            # Bytecode goes beside the tree, not into it, so diffs stay clean.
-            "PYTHONPYCACHEPREFIX": str(self.pycache_root / tree.name),
+            # Bytecode goes beside the trees, not into them, so diffs stay clean; the prefix
+            # mirrors absolute paths, so one cache serves every tree and the stdlib.
+            "PYTHONPYCACHEPREFIX": str(self.pycache_root),
             "PIP_DISABLE_PIP_VERSION_CHECK": "1",
             "PIP_NO_INPUT": "1",
         }

@@ -28,6 +28,7 @@ class SessionConfig:
     max_time_s: float = 300.0
     warmup_rounds: int = 1
     seed: int | None = None
+    deterministic: bool = False  # instruction counts: no significance test needed
 
 
 @dataclass
@@ -110,4 +111,5 @@ def _compare(
         confidence=config.confidence,
         decision_confidence=config.decision_confidence,
         final=final,
+        deterministic=config.deterministic,
     )

@@ -109,8 +109,13 @@ def compare(
     n_resamples: int = 2000,
     seed: int = 0,
     final: bool = False,
+    deterministic: bool = False,
 ) -> Comparison:
-    """Compare per-process values of base and candidate (lower is better for both)."""
+    """Compare per-process values of base and candidate (lower is better for both).
+
+    ``deterministic`` metrics (instruction counts) vary only by a hair between runs: the
+    interval is then the worst-case range of ratios and no significance test is needed.
+    """
     b = np.asarray(base, dtype=float)
     c = np.asarray(candidate, dtype=float)
     if len(b) < 2 or len(c) < 2 or not (np.all(b > 0) and np.all(c > 0)):
@@ -118,10 +123,9 @@ def compare(
     log_b, log_c = np.log(b), np.log(c)
     estimate = math.exp(float(hodges_lehmann(log_b, log_c)))
     ratio_of_medians = float(np.median(b) / np.median(c))
-    if np.ptp(log_b) == 0 and np.ptp(log_c) == 0:
-        # Deterministic metric (instruction counts): the interval is the point itself.
-        ci = decision_ci = (estimate, estimate)
-        p_value = 0.0 if estimate != 1 else 1.0
+    if deterministic or (np.ptp(log_b) == 0 and np.ptp(log_c) == 0):
+        ci = decision_ci = (float(b.min() / c.max()), float(b.max() / c.min()))
+        p_value = 0.0 if ci[0] > 1 or ci[1] < 1 else 1.0
     else:
         distribution = _bootstrap_distribution(log_b, log_c, n_resamples, seed)
         ci = _interval(distribution, confidence)

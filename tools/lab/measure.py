@@ -51,7 +51,13 @@ def measure(task: Task, options: MeasureOptions, progress: Progress | None = Non
         raise TaskSpecError(f"{task.path}: expert: this task has no expert patch or commit")
     if options.metric == "instructions":
         options.session = SessionConfig(
-            **{**asdict(options.session), "min_runs": 2, "max_runs": 3, "warmup_rounds": 0}
+            **{
+                **asdict(options.session),
+                "min_runs": 2,
+                "max_runs": 3,
+                "warmup_rounds": 0,
+                "deterministic": True,
+            }
         )
     started = time.monotonic()
     limits = runner.Limits(

@@ -77,9 +77,10 @@ def _run_python(
     for _ in range(spec["repeat"]):
         if callable(setup):
             setup()
-        if spec["mode"] == "null":
-            continue
         gc.collect()
+        if spec["mode"] == "null":
+            # Everything but the timed call, so instruction counts can subtract it.
+            continue
         start = time.perf_counter_ns()
         value = workload()
         report["times_ns"].append(time.perf_counter_ns() - start)
@@ -102,9 +103,9 @@ def _run_gso(module: ModuleType, spec: dict[str, Any], report: dict[str, Any]) -
     result: Any = None
     for _ in range(spec["repeat"]):
         data = module.setup() if callable(getattr(module, "setup", None)) else None
+        gc.collect()
         if spec["mode"] == "null":
             continue
-        gc.collect()
         start = time.perf_counter_ns()
         result = experiment(data) if takes_data else experiment()
         report["times_ns"].append(time.perf_counter_ns() - start)
