@@ -31,7 +31,6 @@ class TaskEnvironment:
         self.root = root
         self.base_python = python or sys.executable
         self.limits = limits or runner.Limits()
-        self.pycache_root = root.parent / "pycache"
 
     @property
     def python(self) -> Path:
@@ -87,9 +86,10 @@ class TaskEnvironment:
             "VIRTUAL_ENV": str(self.root),
             "PYTHONPATH": os.pathsep.join(paths),
             "PYTHONNOUSERSITE": "1",
-            # Bytecode goes beside the trees, not into them, so diffs stay clean; the prefix
-            # mirrors absolute paths, so one cache serves every tree and the stdlib.
-            "PYTHONPYCACHEPREFIX": str(self.pycache_root),
+            # No bytecode is written: trees stay clean, and a file edited within the same
+            # second as its cached .pyc (same size) can never run stale. Installed packages
+            # keep their own caches.
+            "PYTHONDONTWRITEBYTECODE": "1",
             "PIP_DISABLE_PIP_VERSION_CHECK": "1",
             "PIP_NO_INPUT": "1",
         }

@@ -67,7 +67,6 @@ class WorkloadRunner:
         self.metric = metric
         self.reference = scratch / f"{spec.label}.gso-reference"
         self._counter = 0
-        self._warmed: set[str] = set()
         scratch.mkdir(parents=True, exist_ok=True)
 
     def run(self, variant: Variant, *, store_reference: bool = False) -> Sample:
@@ -221,18 +220,6 @@ class WorkloadRunner:
             raise MeasurementError(
                 f"--metric instructions supports python and gso workloads, not {self.spec.kind!r}"
             )
-        if variant.name not in self._warmed:
-            # Fill the bytecode cache first, or the first count includes compiling.
-            spec_path, stem = self._driver_spec(variant, "null", store_reference=False)
-            runner.run(
-                [str(self.env.python), str(DRIVER), str(spec_path)],
-                cwd=variant.tree,
-                env=self.env.variables(variant.tree),
-                limits=self.limits,
-            )
-            for suffix in (".spec.json", ".report.json", ".out.json"):
-                stem.with_suffix(suffix).unlink(missing_ok=True)
-            self._warmed.add(variant.name)
         counts: dict[str, int] = {}
         sample: Sample | None = None
         for mode in ("time", "null"):
