@@ -28,8 +28,9 @@ def workload():
 @pytest.mark.usefixtures("no_leftovers")
 def test_instruction_metric_measures_the_expert(make_task: TaskFactory) -> None:
     task = load_task(make_task(workload_src=WORKLOAD, hidden_workloads=[]))
-    report = measure(task, MeasureOptions(expert=True, metric="instructions",
-                                          session=SessionConfig(seed=0)))
+    report = measure(
+        task, MeasureOptions(expert=True, metric="instructions", session=SessionConfig(seed=0))
+    )
     assert report.metric == "instructions"
     assert report.verdict == "faster"
     assert report.speedup > 2  # quadratic list building vs a generator
