@@ -7,6 +7,7 @@ from rich.table import Table
 
 from tools.bench.calibrate import CalibrationResult
 from tools.lab import MeasureReport
+from tools.profile import Profile
 
 _STYLE = {"faster": "bold green", "slower": "bold red", "same": "yellow", "inconclusive": "magenta"}
 
@@ -88,9 +89,15 @@ def render_calibration(console: Console, result: CalibrationResult) -> None:
     table.add_column("value", justify="right")
     rows = [
         ("trials (A/A and A/B each)", str(result.trials)),
-        ("false-accept rate (A/A called faster)", f"{result.false_accept_rate:.1%}"),
+        (
+            "false-accept rate (A/A called faster)",
+            f"{result.false_accept_rate:.1%} (95 % bound {result.false_accept_upper95:.1%})",
+        ),
         ("A/A called faster or slower", f"{result.false_claim_rate:.1%}"),
-        (f"power at a {result.effect:.0%} effect", f"{result.power:.1%}"),
+        (
+            f"power at a {result.effect:.0%} effect",
+            f"{result.power:.1%} (95 % bound {result.power_lower95:.1%})",
+        ),
         ("A/A verdicts", str(result.aa_verdicts)),
         ("A/B verdicts", str(result.ab_verdicts)),
         ("median runs per variant per verdict", f"{result.median_runs:.0f}"),
@@ -102,3 +109,32 @@ def render_calibration(console: Console, result: CalibrationResult) -> None:
     for row in rows:
         table.add_row(*row)
     console.print(table)
+
+
+def render_profile(console: Console, profile: Profile, *, top: int = 15) -> None:
+    table = Table(
+        title=f"perfagent profile — {profile.workload} ({profile.backend}, "
+        f"{profile.total_samples} samples)"
+    )
+    for column in ("#", "inclusive", "self", "function", "file:lines", "hottest lines"):
+        table.add_column(
+            column, justify="right" if column in ("#", "inclusive", "self") else "left"
+        )
+    for rank, spot in enumerate(profile.hotspots[:top], start=1):
+        hot = ", ".join(f"L{line} {share:.0%}" for line, share in spot.hot_lines[:3])
+        table.add_row(
+            str(rank),
+            f"{spot.inclusive:.1%}",
+            f"{spot.self:.1%}",
+            spot.qualname,
+            f"{spot.file}:{spot.lines[0]}-{spot.lines[1]}",
+            hot,
+        )
+    console.print(table)
+    shares = ", ".join(
+        f"{kind} {share:.0%}"
+        for kind, share in sorted(profile.outside_share.items(), key=lambda kv: -kv[1])
+    )
+    console.print(f"time by where the leaf frame is: {shares}")
+    for warning in profile.warnings:
+        console.print(f"[yellow]note:[/] {warning}")

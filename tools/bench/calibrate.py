@@ -55,7 +55,9 @@ class CalibrationResult:
     trials: int
     false_accept_rate: float
     false_claim_rate: float  # A/A called faster *or* slower
+    false_accept_upper95: float  # one-sided 95 % Clopper–Pearson bound on the rate
     power: float
+    power_lower95: float
     aa_verdicts: dict[str, int]
     ab_verdicts: dict[str, int]
     median_runs: float  # runs per variant until a verdict, over all trials
@@ -160,8 +162,8 @@ def _run_trials(
         return sample
 
     trial = 0
-    planned = trials
-    while planned is None or trial < planned:
+    loop_started = time.monotonic()
+    while trial < (trials if trials is not None else 10**6):
         for other, counter in (("same", aa), ("faster", ab)):
             result = run_session(run_one, "base", [other], replace(config, seed=trial))
             verdict = result.comparisons[other].verdict
@@ -175,10 +177,11 @@ def _run_trials(
         trial += 1
         elapsed = time.monotonic() - started
         say(f"trial {trial}: A/A {dict(aa)}  A/B {dict(ab)}  ({elapsed:.0f} s)")
-        if planned is None and trial >= 3:
-            # Size the default run to the budget from the pace of the first trials.
-            per_trial = elapsed / trial
-            planned = max(trial, min(500, int(budget_s / per_trial)))
+        if trials is None and trial >= 3:
+            # Stop before the next trial would overrun the budget.
+            per_trial = (time.monotonic() - loop_started) / trial
+            if elapsed + per_trial > budget_s:
+                break
     sigma = float(sstats.median_abs_deviation(aa_logs, scale="normal"))
     per_process = statistics.median(process_s)
     runs_per_minute = 60.0 / (2 * per_process)
@@ -188,7 +191,9 @@ def _run_trials(
         trials=trial,
         false_accept_rate=aa["faster"] / trial,
         false_claim_rate=(aa["faster"] + aa["slower"]) / trial,
+        false_accept_upper95=_upper_bound(aa["faster"], trial),
         power=ab["faster"] / trial,
+        power_lower95=1 - _upper_bound(trial - ab["faster"], trial),
         aa_verdicts=dict(aa),
         ab_verdicts=dict(ab),
         median_runs=float(statistics.median(runs)),
@@ -209,3 +214,10 @@ def _run_trials(
             "iterations": iterations,
         },
     )
+
+
+def _upper_bound(events: int, trials: int) -> float:
+    """One-sided 95 % Clopper–Pearson upper bound for a binomial rate."""
+    if events >= trials:
+        return 1.0
+    return float(sstats.beta.ppf(0.95, events + 1, trials - events))
