@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 import textwrap
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -91,20 +92,19 @@ def make_task(tmp_path: Path) -> TaskFactory:
     return factory
 
 
-def perfagent_temp_dirs() -> set[str]:
-    import tempfile
-
-    base = Path(tempfile.gettempdir())
-    return {p.name for p in base.glob("perfagent-*")}
-
-
 @pytest.fixture
-def no_leftovers(tmp_path: Path) -> Iterator[None]:
-    """Fail if a test leaves perfagent work dirs or processes behind."""
-    before_dirs = perfagent_temp_dirs()
+def no_leftovers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Fail if a test leaves perfagent work dirs or processes behind.
+
+    Work dirs go to a private temp dir for the test, so perfagent runs elsewhere on the
+    machine (a calibration in the background, a parallel test) cannot confuse the check.
+    """
+    private = tmp_path / "tmp"
+    private.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(private))
     yield
-    assert perfagent_temp_dirs() - before_dirs == set()
-    assert processes_mentioning("perfagent-") == []
+    assert sorted(p.name for p in private.iterdir()) == []
+    assert processes_mentioning(str(private)) == []
     assert processes_mentioning(str(tmp_path)) == []
 
 

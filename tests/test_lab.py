@@ -202,3 +202,17 @@ def test_git_repo_source_at_ref_and_expert_commit(tmp_path: Path, make_task: Tas
     assert report.verdict == "faster"
     assert repo.head.commit.hexsha == expert_sha  # the user's checkout is untouched
     assert repo.git.status("--porcelain") == before
+
+
+def test_memory_growth_is_flagged(make_task: TaskFactory) -> None:
+    hungry = FAST_MODULE.replace(
+        '    """Sum of squares."""\n', '    """Sum of squares."""\n    _cache = [0] * 20_000_000\n'
+    )
+    report = measure(
+        load_task(make_task()),
+        options(candidate_patch=unified_diff("calc.py", SLOW_MODULE, hungry)),
+    )
+    base_mib = report.workloads[0].base_max_rss_kb // 1024
+    assert base_mib < 100  # the driver reports its own peak, not perfagent's
+    assert len(report.flags) == 1
+    assert report.flags[0].startswith("candidate peak memory on workload: ")

@@ -219,8 +219,18 @@ def test_core_dumps_are_disabled(tmp_path: Path) -> None:
 
 @BOTH_PATHS
 def test_max_rss_grows_with_allocation(network: bool, tmp_path: Path) -> None:
+    # Linux carries the spawning process's peak RSS into a child's ru_maxrss across exec,
+    # so the allocation must exceed our own peak to show.
+    import resource
+
+    ours_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
     small = run([PY, "-c", "pass"], cwd=tmp_path, network=network)
-    big = run([PY, "-c", "x = b'x' * (200 * 1024 * 1024)"], cwd=tmp_path, network=network)
+    big = run(
+        [PY, "-c", f"x = b'x' * ({ours_mb + 200} * 1024 * 1024)"],
+        cwd=tmp_path,
+        network=network,
+        limits=Limits(memory_mb=ours_mb + 2048),
+    )
     assert small.ok and big.ok
     assert small.max_rss_kb > 0
     assert big.max_rss_kb - small.max_rss_kb > 150 * 1024

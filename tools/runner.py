@@ -252,6 +252,23 @@ def _rlimits(limits: Limits) -> list[tuple[int, tuple[int, int]]]:
     return out
 
 
+def _limit_argv(
+    rlimits: list[tuple[int, tuple[int, int]]], cpus: frozenset[int] | None
+) -> list[str] | None:
+    """Limits and pinning as a command prefix (prlimit, taskset), or None if those tools are
+    missing. Without a preexec_fn Python can spawn with vfork, so the child never holds a
+    copy of our address space: its peak RSS (``ru_maxrss`` survives exec) is its own."""
+    prlimit, taskset = shutil.which("prlimit"), shutil.which("taskset")
+    if prlimit is None or (cpus is not None and taskset is None):
+        return None
+    names = {resource.RLIMIT_CORE: "core", resource.RLIMIT_AS: "as", resource.RLIMIT_FSIZE: "fsize"}
+    argv = [prlimit, *(f"--{names[res]}={soft}:{hard}" for res, (soft, hard) in rlimits), "--"]
+    if cpus is not None:
+        assert taskset is not None
+        argv += [taskset, "-c", ",".join(str(c) for c in sorted(cpus))]
+    return argv
+
+
 def _preexec(
     rlimits: list[tuple[int, tuple[int, int]]], cpus: frozenset[int] | None
 ) -> Callable[[], None]:
@@ -367,9 +384,12 @@ def run(
         raise RunnerError(f"working directory does not exist: {workdir}")
     child_env = _child_env(env, inherit_env)
     _check_executable(argv[0], workdir, child_env)
-    preexec = _preexec(_rlimits(limits), _check_cpus(cpus))
+    rlimits, pinned = _rlimits(limits), _check_cpus(cpus)
+    prefix = _limit_argv(rlimits, pinned)
+    preexec = _preexec(rlimits, pinned) if prefix is None else None
     isolated = not network and network_isolation_available()
     full_argv = _isolated_argv(argv, child_env) if isolated else list(argv)
+    full_argv = [*(prefix or []), *full_argv]
 
     start = time.perf_counter()
     try:

@@ -54,6 +54,18 @@ def _foreign_imports(tree: Path, skip: set[str]) -> list[str]:
     return sorted(found)
 
 
+def _peak_rss_kb() -> int:
+    """This process's own peak RSS. ``ru_maxrss`` is not it on Linux: it carries over the
+    spawning process's peak across exec, so perfagent's own size would leak into it."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
 def _error(exc: BaseException, canonical: Any) -> dict[str, Any]:
     kind = type(exc)
     return {
@@ -143,7 +155,7 @@ def main() -> int:
     except BaseException as exc:  # a crashing workload is a fact to report, not our crash
         report["error"] = _error(exc, canonical)
     report["foreign_imports"] = _foreign_imports(tree, {"_perfagent_workload"})
-    report["max_rss_kb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    report["max_rss_kb"] = _peak_rss_kb()
     Path(spec["report"]).write_text(json.dumps(report), encoding="utf-8")
     return 0
 
