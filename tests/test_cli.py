@@ -92,3 +92,23 @@ def test_missing_candidate_file(make_task: TaskFactory, tmp_path: Path) -> None:
         done.stderr.strip() == f"perfagent: error: --candidate: patch file {tmp_path}/x.diff "
         "not found"
     )
+
+
+def test_profile_json_and_speedscope(make_task: TaskFactory, tmp_path: Path) -> None:
+    flame = tmp_path / "flame.json"
+    done = perfagent(
+        "profile", str(make_task()), "--json", "--runs", "1", "--speedscope", str(flame)
+    )
+    assert done.returncode == 0, done.stderr
+    profile = json.loads(done.stdout)
+    top = profile["hotspots"][0]
+    assert {"qualname", "file", "lines", "inclusive", "self"} <= set(top)
+    assert (top["qualname"], top["file"]) == ("total", "calc.py")
+    assert json.loads(flame.read_text())["profiles"][0]["type"] == "sampled"
+
+
+def test_profile_table(make_task: TaskFactory) -> None:
+    done = perfagent("profile", str(make_task()), "--runs", "1")
+    assert done.returncode == 0, done.stderr
+    assert "perfagent profile — workload" in done.stdout
+    assert "calc.py:2-7" in done.stdout

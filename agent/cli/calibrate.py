@@ -8,7 +8,7 @@ from dataclasses import asdict
 import click
 from rich.console import Console
 
-from agent.cli.render import render_calibration
+from agent.cli.render import make_console, render_calibration
 from tools.bench.calibrate import calibrate
 
 
@@ -65,4 +65,4 @@ def calibrate_command(
     if as_json:
         click.echo(json.dumps(asdict(result), indent=2))
     else:
-        render_calibration(Console(), result)
+        render_calibration(make_console(), result)

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 from rich.console import Console
 
-from agent.cli.render import render_measure
+from agent.cli.render import make_console, render_measure
 from tools.bench.session import SessionConfig
 from tools.errors import TaskSpecError
 from tools.lab import MeasureOptions, measure
@@ -107,4 +107,4 @@ def measure_command(
         return
     with err.status("measuring…") as status:
         report = measure(task, options, progress=lambda msg: status.update(msg))
-    render_measure(Console(), report)
+    render_measure(make_console(), report)

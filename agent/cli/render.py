@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from tools.bench.calibrate import CalibrationResult
@@ -35,7 +36,7 @@ def render_measure(console: Console, report: MeasureReport) -> None:
             column, justify="right" if column not in ("workload", "variant", "verdict") else "left"
         )
     for w in report.workloads:
-        label = f"{w.name}{' (hidden)' if w.hidden else ''}"
+        label = escape(f"{w.name}{' (hidden)' if w.hidden else ''}")
         table.add_row(
             label,
             "base",
@@ -79,7 +80,7 @@ def render_measure(console: Console, report: MeasureReport) -> None:
             f"opt = {report.gso_opt}"
         )
     for flag in report.flags:
-        console.print(f"[bold yellow]flag:[/] {flag}")
+        console.print(f"[bold yellow]flag:[/] {escape(flag)}")
     console.print(f"[dim]{report.elapsed_s:.0f} s[/]")
 
 
@@ -126,8 +127,8 @@ def render_profile(console: Console, profile: Profile, *, top: int = 15) -> None
             str(rank),
             f"{spot.inclusive:.1%}",
             f"{spot.self:.1%}",
-            spot.qualname,
-            f"{spot.file}:{spot.lines[0]}-{spot.lines[1]}",
+            escape(spot.qualname),
+            escape(f"{spot.file}:{spot.lines[0]}-{spot.lines[1]}"),
             hot,
         )
     console.print(table)
@@ -136,5 +137,19 @@ def render_profile(console: Console, profile: Profile, *, top: int = 15) -> None
         for kind, share in sorted(profile.outside_share.items(), key=lambda kv: -kv[1])
     )
     console.print(f"time by where the leaf frame is: {shares}")
+    if profile.native_hotspots:
+        native = ", ".join(
+            f"{escape(h.qualname)} {h.inclusive:.0%}/{h.self:.0%}"
+            for h in profile.native_hotspots[:8]
+        )
+        console.print(f"native (perf, whole process; inclusive/self): {native}")
     for warning in profile.warnings:
-        console.print(f"[yellow]note:[/] {warning}")
+        console.print(f"[yellow]note:[/] {escape(warning)}")
+
+
+def make_console(*, stderr: bool = False) -> Console:
+    """A console that does not squeeze tables to 80 columns when piped."""
+    console = Console(stderr=stderr)
+    if not console.is_terminal:
+        console.width = max(console.width, 140)
+    return console

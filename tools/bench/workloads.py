@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import statistics
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -67,11 +68,16 @@ class WorkloadRunner:
         self.metric = metric
         self.reference = scratch / f"{spec.label}.gso-reference"
         self._counter = 0
+        self._wrapper: list[str] = []
         scratch.mkdir(parents=True, exist_ok=True)
 
-    def run(self, variant: Variant, *, store_reference: bool = False) -> Sample:
+    def run(
+        self, variant: Variant, *, store_reference: bool = False, wrapper: Sequence[str] = ()
+    ) -> Sample:
+        """One fresh process; ``wrapper`` prefixes the command (e.g. a profiler)."""
         if self.metric == "instructions":
             return self._run_instructions(variant)
+        self._wrapper = list(wrapper)
         if self.spec.kind in ("python", "gso"):
             return self._run_driver(variant, store_reference=store_reference)
         if self.spec.kind == "command":
@@ -101,7 +107,7 @@ class WorkloadRunner:
     def _run_driver(self, variant: Variant, *, store_reference: bool) -> Sample:
         spec_path, stem = self._driver_spec(variant, "time", store_reference)
         result = runner.run(
-            [str(self.env.python), str(DRIVER), str(spec_path)],
+            [*self._wrapper, str(self.env.python), str(DRIVER), str(spec_path)],
             cwd=variant.tree,
             env=self.env.variables(variant.tree),
             limits=self.limits,
@@ -146,8 +152,11 @@ class WorkloadRunner:
     # -- command ------------------------------------------------------------------------------
     def _run_command(self, variant: Variant) -> Sample:
         assert self.spec.command is not None
+        command: str | list[str] = self.spec.command
+        if self._wrapper:
+            command = [*self._wrapper, "bash", "-c", self.spec.command]
         result = runner.run(
-            self.spec.command,
+            command,
             cwd=variant.tree,
             env=self.env.variables(variant.tree),
             limits=self.limits,
@@ -173,6 +182,7 @@ class WorkloadRunner:
         env["PYTHONPATH"] = f"{env['PYTHONPATH']}:{CHILD_DIR}"
         env["PERFAGENT_PYTEST_REPORT"] = str(report_path)
         argv = [
+            *self._wrapper,
             str(self.env.python),
             "-m",
             "pytest",

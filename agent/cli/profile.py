@@ -1,0 +1,89 @@
+"""``perfagent profile``: where a task's workload spends its time."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+
+import click
+from rich.console import Console
+
+from agent.cli.render import make_console, render_profile
+from tools.profile import profile_task, write_speedscope
+from tools.profile.overhead import profiler_overhead
+from tools.taskspec import load_task
+
+
+@click.command("profile")
+@click.argument("task_file", type=click.Path(path_type=Path))
+@click.option("--native", is_flag=True, help="Include native (C) frames in py-spy stacks.")
+@click.option(
+    "--perf",
+    "use_perf",
+    is_flag=True,
+    help="Also sample native code with perf record (software clock).",
+)
+@click.option("--rate", type=int, default=200, show_default=True, help="Samples per second.")
+@click.option(
+    "--runs", type=int, default=3, show_default=True, help="Workload processes to sample."
+)
+@click.option(
+    "--workload",
+    "workload_index",
+    type=int,
+    default=0,
+    show_default=True,
+    help="Which workload: 0 is the visible one, 1.. the hidden ones.",
+)
+@click.option("--top", type=int, default=15, show_default=True, help="Rows in the table.")
+@click.option(
+    "--speedscope",
+    "speedscope_out",
+    type=click.Path(path_type=Path),
+    help="Write a speedscope flame-graph file here.",
+)
+@click.option("--overhead", is_flag=True, help="Also measure the profiler's slowdown.")
+@click.option("--json", "as_json", is_flag=True, help="Print the hotspots as JSON.")
+def profile_command(
+    task_file: Path,
+    native: bool,
+    use_perf: bool,
+    rate: int,
+    runs: int,
+    workload_index: int,
+    top: int,
+    speedscope_out: Path | None,
+    overhead: bool,
+    as_json: bool,
+) -> None:
+    """Profile TASK_FILE's workload on base and rank the hot functions in the repo."""
+    task = load_task(task_file)
+    err = Console(stderr=True)
+    with err.status("profiling…") as status:
+        profile = profile_task(
+            task,
+            workload_index=workload_index,
+            runs=runs,
+            rate_hz=rate,
+            native=native,
+            perf=use_perf,
+            progress=None if as_json else lambda m: status.update(m),
+        )
+        slowdown = profiler_overhead(task, rate_hz=rate, native=native) if overhead else None
+    if speedscope_out is not None:
+        write_speedscope(profile, speedscope_out)
+    if as_json:
+        data = profile.to_json()
+        if slowdown is not None:
+            data["overhead"] = asdict(slowdown)
+        click.echo(json.dumps(data, indent=2))
+        return
+    render_profile(make_console(), profile, top=top)
+    if slowdown is not None:
+        make_console().print(
+            f"profiler slowdown: {slowdown.slowdown:.3f}× (95 % CI "
+            f"{slowdown.ci[0]:.3f}–{slowdown.ci[1]:.3f}, {slowdown.runs} runs)"
+        )
+    if speedscope_out is not None:
+        make_console().print(f"flame graph: {speedscope_out} (open in https://www.speedscope.app)")

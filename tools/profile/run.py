@@ -1,0 +1,123 @@
+"""``profile_task``: run a task's workload on base under py-spy (and perf) → a ``Profile``."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from tools import runner
+from tools.bench.workloads import Variant, WorkloadRunner
+from tools.errors import MeasurementError
+from tools.profile import aggregate, samplers
+from tools.profile.model import Frame, Hotspot, Profile, Stack
+from tools.pyenv import TaskEnvironment
+from tools.taskspec import Task
+from tools.workspace import Workspace
+
+PROFILER_SLOWDOWN = 3  # timeouts stretch by this under a profiler
+
+
+def profile_task(
+    task: Task,
+    *,
+    workload_index: int = 0,
+    runs: int = 3,
+    rate_hz: int = 200,
+    native: bool = False,
+    perf: bool = False,
+    patch: str | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> Profile:
+    """Profile base (or base + ``patch``) on one workload of ``task``."""
+    say = progress or (lambda _msg: None)
+    workloads = task.workloads()
+    if not 0 <= workload_index < len(workloads):
+        raise MeasurementError(f"{task.path}: no workload number {workload_index}")
+    spec = workloads[workload_index]
+    limits = runner.Limits(
+        timeout_s=task.spec.limits.timeout_s * PROFILER_SLOWDOWN,
+        memory_mb=task.spec.limits.memory_mb,
+    )
+    with Workspace(task.repo_location(), task.spec.ref) as ws:
+        env = TaskEnvironment(ws.root / "venv", python=task.spec.python, limits=limits)
+        env.create()
+        env.setup(task.spec.setup, ws.base_tree)
+        tree = ws.base_tree
+        if patch is not None:
+            tree = ws.add_tree("candidate")
+            ws.apply_patch(tree, patch, label="patch")
+        env.build(task.spec.build, tree)
+        file = task.resolve_file(spec.file, ws.repo_dir, "workload.file") if spec.file else None
+        workload = WorkloadRunner(spec, file, env, ws.root / "scratch", limits=limits)
+        variant = Variant(tree.name, tree)
+        stacks: list[Stack] = []
+        warnings: list[str] = []
+        started = time.monotonic()
+        for index in range(runs):
+            say(f"py-spy run {index + 1}/{runs}")
+            out = ws.root / f"pyspy-{index}.txt"
+            sample = workload.run(
+                variant, wrapper=samplers.pyspy_wrapper(out, rate=rate_hz, native=native)
+            )
+            if sample.error is not None:
+                raise MeasurementError(
+                    f"workload {spec.label!r} fails under py-spy: {sample.error}"
+                )
+            if not out.is_file():
+                raise MeasurementError("py-spy wrote no profile (is ptrace permitted here?)")
+            stacks.extend(samplers.parse_pyspy_raw(out.read_text(encoding="utf-8")))
+        duration = time.monotonic() - started
+        native_stacks: list[Stack] = []
+        native_spots: list[Hotspot] = []
+        if perf:
+            native_stacks, note = _perf_run(workload, variant, ws.root, rate_hz, say)
+            if note:
+                warnings.append(note)
+            elif native_stacks:
+                _, native_spots, _, _ = aggregate.hotspots(native_stacks, tree, None)
+        timed = aggregate.timed_part(stacks, file)
+        if not timed:
+            raise MeasurementError(
+                f"no samples inside the timed call of {spec.label!r}; "
+                "raise --rate or the workload's repeat"
+            )
+        repo, external, shares, total = aggregate.hotspots(timed, tree, file)
+        return Profile(
+            backend="py-spy+perf" if native_spots else "py-spy",
+            workload=spec.label,
+            total_samples=total,
+            rate_hz=rate_hz,
+            duration_s=duration,
+            native=native,
+            hotspots=repo,
+            external=external,
+            outside_share=shares,
+            stacks=_strip(timed, tree),
+            native_hotspots=native_spots[:50],
+            native_stacks=native_stacks,
+            warnings=warnings,
+        )
+
+
+def _perf_run(
+    workload: WorkloadRunner, variant: Variant, root: Path, rate_hz: int, say: Callable[[str], None]
+) -> tuple[list[Stack], str]:
+    status = samplers.perf_status()
+    if status:
+        return [], f"native profile skipped: {status}"
+    say("perf run")
+    data = root / "perf.data"
+    sample = workload.run(variant, wrapper=samplers.perf_wrapper(data, rate=rate_hz))
+    if sample.error is not None or not data.is_file():
+        return [], f"native profile skipped: perf run failed ({sample.error})"
+    return samplers.perf_stacks(data), ""
+
+
+def _strip(stacks: list[Stack], tree: Path) -> list[Stack]:
+    """Stacks with repo paths made relative, so flame graphs do not show temp dirs."""
+    prefix = f"{tree}/"
+    return [
+        Stack(tuple(Frame(f.name, f.file.removeprefix(prefix), f.line) for f in s.frames), s.count)
+        for s in stacks
+    ]
