@@ -1,0 +1,141 @@
+"""Rule transforms: libcst codemods for known CPython performance anti-patterns.
+
+Each rule rewrites one function (by ``__qualname__``) and may add module-level statements
+(a compiled pattern) just above it. Rules are conservative: they fire only where the rewrite
+keeps behaviour under the policy stated in their module docstring; the measurement lab then
+keeps a rewrite only if it is faster and equivalent. No model is involved.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import libcst as cst
+
+from tools.rules import (
+    any_all,
+    dict_keys,
+    linear_search,
+    list_membership,
+    regex_once,
+    sorted_index,
+    string_concat,
+)
+from tools.rules._base import FunctionRewriter, rewrite_function
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str  # kebab-case
+    title: str
+    rationale: str  # one line, shown in reports
+    safety: str  # when it fires and when it must not
+    transform: Callable[[cst.Module, str], tuple[cst.Module, int]]
+
+
+def _transform(rewriter: FunctionRewriter) -> Callable[[cst.Module, str], tuple[cst.Module, int]]:
+    def transform(module: cst.Module, qualname: str) -> tuple[cst.Module, int]:
+        return rewrite_function(module, qualname, rewriter)
+
+    return transform
+
+
+RULES: dict[str, Rule] = {
+    rule.id: rule
+    for rule in [
+        Rule(
+            id="linear-search-to-index",
+            title="Index a list once instead of scanning it in a loop",
+            rationale=linear_search.RATIONALE,
+            safety=(
+                "Fires on next((p for p in xs if p[K] == v), default) and "
+                "[p for p in xs if p[K] == v] inside a loop when xs is a list/tuple/Sequence "
+                "parameter the loop does not otherwise touch; keys must be hashable."
+            ),
+            transform=_transform(linear_search.transform),
+        ),
+        Rule(
+            id="list-membership-to-set",
+            title="Use a set for membership tests",
+            rationale=list_membership.RATIONALE,
+            safety=(
+                "Fires when a local list is only built by append() and read by in/not in; not "
+                "if it is indexed, iterated, returned, passed on, rebound or holds unhashables."
+            ),
+            transform=_transform(list_membership.transform),
+        ),
+        Rule(
+            id="compile-regex-once",
+            title="Compile constant regular expressions once",
+            rationale=regex_once.RATIONALE,
+            safety=(
+                "Fires on re.<fn>(literal or module constant, ...) with constant flags when re "
+                "is imported at module level; never for patterns built at run time."
+            ),
+            transform=_transform(regex_once.transform),
+        ),
+        Rule(
+            id="string-concat-to-join",
+            title="Build strings with join instead of += in a loop",
+            rationale=string_concat.RATIONALE,
+            safety=(
+                "Fires when s = '' is followed by a loop that only does s += ... and s is read "
+                "only after the loop; not if s is read in the loop or from a nested function."
+            ),
+            transform=_transform(string_concat.transform),
+        ),
+        Rule(
+            id="sorted-index-to-min-max",
+            title="min/max instead of sorting for one element",
+            rationale=sorted_index.RATIONALE,
+            safety=(
+                "Fires on sorted(x)[0] (also with key=) and sorted(x)[-1] (no key=) with a "
+                "literal reverse=; empty x raises ValueError instead of IndexError."
+            ),
+            transform=_transform(sorted_index.transform),
+        ),
+        Rule(
+            id="any-all-generator",
+            title="Short-circuit any()/all() with a generator",
+            rationale=any_all.RATIONALE,
+            safety=(
+                "Fires on any([...])/all([...]) of a list comprehension without :=, await or "
+                "yield; elements after the decisive one are no longer evaluated."
+            ),
+            transform=_transform(any_all.transform),
+        ),
+        Rule(
+            id="dict-keys-membership",
+            title="Drop .keys() in membership tests and loops",
+            rationale=dict_keys.RATIONALE,
+            safety=(
+                "Fires on k in d.keys() and for k in d.keys() for a name/attribute d; assumes "
+                "d is a mapping whose iteration and keys() agree."
+            ),
+            transform=_transform(dict_keys.transform),
+        ),
+    ]
+}
+
+
+def apply_rule(source: str, qualname: str, rule_id: str) -> str | None:
+    """New source of the whole file with the rule applied inside ``qualname``
+    (``Class.method``, ``outer.<locals>.inner`` or ``outer.inner``), or None when the rule
+    does not fire there. The result parses and compiles."""
+    rule = RULES[rule_id]
+    try:
+        module = cst.parse_module(source)
+    except cst.ParserSyntaxError:
+        return None
+    new, count = rule.transform(module, qualname)
+    if not count:
+        return None
+    new_source = new.code
+    compile(new_source, "<rule>", "exec")  # a rule producing invalid code is a bug: raise
+    return new_source
+
+
+def applicable_rules(source: str, qualname: str) -> list[str]:
+    """Ids of the rules that fire inside ``qualname``, in :data:`RULES` order."""
+    return [rule_id for rule_id in RULES if apply_rule(source, qualname, rule_id) is not None]

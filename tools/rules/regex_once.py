@@ -1,0 +1,170 @@
+"""``compile-regex-once``: module-level compiled patterns instead of ``re.<fn>(literal, ...)``.
+
+Matches, in the target function, calls ``re.match/search/fullmatch/sub/subn/findall/
+finditer/split(P, ...)`` and ``re.compile(P[, flags])`` where ``P`` is a string literal or a
+module-level name bound exactly once, to a string literal, above the function; and flags, if
+any, are constant (integers, ``re.X`` attributes and ``|`` of those).
+
+Rewrite: ``_PERFAGENT_RE_<n> = re.compile(P[, flags])`` is added at module level just above
+the function (one per distinct pattern and flags), the call becomes
+``_PERFAGENT_RE_<n>.match(...)`` with the same remaining arguments minus the flags, and
+``re.compile(P)`` becomes ``_PERFAGENT_RE_<n>``.
+
+Safe when ``re`` is the module imported by a top-level ``import re`` above the function and
+not rebound inside it: the compiled object behaves exactly like the ``re`` function with the
+same pattern and flags. Must not fire for patterns built at run time (f-strings, variables,
+parameters), non-constant flags, ``*args``/``**kwargs`` or a ``pattern=`` keyword.
+Caveat: an invalid pattern now fails at import instead of at the first call.
+"""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from tools.rules._base import (
+    Rewrite,
+    Target,
+    all_names,
+    blank_lines_before,
+    code,
+    fresh_name,
+    is_bound_anywhere,
+    is_constant_string,
+    module_binding,
+    rewrite_locally,
+)
+
+RATIONALE = "re.match(pattern, s) looks the pattern up in re's cache on every call; compile once"
+
+# Position of the ``flags`` argument in each ``re`` function (counting the pattern as 0).
+_FLAGS_POSITION = {
+    "match": 2,
+    "search": 2,
+    "fullmatch": 2,
+    "findall": 2,
+    "finditer": 2,
+    "split": 3,
+    "sub": 4,
+    "subn": 4,
+    "compile": 1,
+}
+
+
+def _is_re_attr(node: cst.BaseExpression) -> bool:
+    return (
+        isinstance(node, cst.Attribute)
+        and isinstance(node.value, cst.Name)
+        and node.value.value == "re"
+    )
+
+
+def _constant_flags(node: cst.BaseExpression) -> bool:
+    if isinstance(node, cst.Integer):
+        return True
+    if _is_re_attr(node):
+        assert isinstance(node, cst.Attribute)
+        return node.attr.value.isupper()
+    if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.BitOr):
+        return _constant_flags(node.left) and _constant_flags(node.right)
+    return False
+
+
+def _has_top_level_import_re(module: cst.Module, before: int) -> bool:
+    for statement in module.body[:before]:
+        if not isinstance(statement, cst.SimpleStatementLine):
+            continue
+        for small in statement.body:
+            if isinstance(small, cst.Import):
+                for alias in small.names:
+                    if alias.asname is None and code(alias.name) == "re":
+                        return True
+    return False
+
+
+class _Patterns:
+    """The module-level compiled patterns this rewrite adds, deduplicated."""
+
+    def __init__(self, target: Target) -> None:
+        self.target = target
+        self.taken = all_names(target.module)
+        self.names: dict[tuple[str, str], str] = {}
+        self.prelude: list[cst.BaseStatement] = []
+
+    def constant_pattern(self, node: cst.BaseExpression) -> bool:
+        if is_constant_string(node):
+            return True
+        if not isinstance(node, cst.Name) or is_bound_anywhere(self.target.node, node.value):
+            return False
+        statement = module_binding(self.target.module, node.value, self.target.top_index)
+        if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
+            return False
+        small = statement.body[0]
+        if isinstance(small, cst.Assign):
+            return (
+                len(small.targets) == 1
+                and isinstance(small.targets[0].target, cst.Name)
+                and is_constant_string(small.value)
+            )
+        return (
+            isinstance(small, cst.AnnAssign)
+            and isinstance(small.target, cst.Name)
+            and small.value is not None
+            and is_constant_string(small.value)
+        )
+
+    def name_for(self, pattern: cst.BaseExpression, flags: cst.BaseExpression | None) -> str:
+        key = (code(pattern), code(flags) if flags is not None else "")
+        if key not in self.names:
+            name = fresh_name(f"_PERFAGENT_RE_{len(self.names) + 1}", self.taken)
+            self.names[key] = name
+            args = key[0] + (f", {key[1]}" if flags is not None else "")
+            statement = cst.parse_statement(f"{name} = re.compile({args})\n")
+            if not self.prelude:
+                top = self.target.module.body[self.target.top_index]
+                statement = statement.with_changes(leading_lines=blank_lines_before(top))
+            self.prelude.append(statement)
+        return self.names[key]
+
+    def rewrite(self, node: cst.CSTNode) -> cst.CSTNode | None:
+        if not (isinstance(node, cst.Call) and _is_re_attr(node.func)):
+            return None
+        assert isinstance(node.func, cst.Attribute)
+        method = node.func.attr.value
+        if method not in _FLAGS_POSITION or not node.args:
+            return None
+        if any(arg.star or (arg.keyword and arg.keyword.value == "pattern") for arg in node.args):
+            return None
+        pattern = node.args[0]
+        if pattern.keyword is not None or not self.constant_pattern(pattern.value):
+            return None
+        flags: cst.BaseExpression | None = None
+        rest: list[cst.Arg] = []
+        for position, arg in enumerate(node.args[1:], start=1):
+            is_flags = (arg.keyword is None and position == _FLAGS_POSITION[method]) or (
+                arg.keyword is not None and arg.keyword.value == "flags"
+            )
+            if is_flags:
+                if not _constant_flags(arg.value):
+                    return None
+                flags = arg.value
+            else:
+                rest.append(arg)
+        name = self.name_for(pattern.value, flags)
+        if method == "compile":
+            return cst.Name(name, lpar=node.lpar, rpar=node.rpar)
+        if rest:
+            rest[-1] = rest[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+        return node.with_changes(func=cst.Attribute(cst.Name(name), cst.Name(method)), args=rest)
+
+
+def transform(target: Target) -> Rewrite | None:
+    if is_bound_anywhere(target.node, "re") or not _has_top_level_import_re(
+        target.module, target.top_index
+    ):
+        return None
+    patterns = _Patterns(target)
+    result = rewrite_locally(target, patterns.rewrite)
+    if result is None:
+        return None
+    result.prelude = patterns.prelude
+    return result

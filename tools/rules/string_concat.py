@@ -1,0 +1,144 @@
+"""``string-concat-to-join``: ``s += ...`` in a loop becomes a list of parts joined once.
+
+Matches a statement ``s = "<literal>"`` (or ``s: str = ...``) followed, in the same block,
+by a ``for``/``while`` loop in which ``s`` occurs only as the target of ``s += <expr>``
+statements (``<expr>`` not mentioning ``s``), with ``s`` otherwise read only in the
+statements after the loop in that block.
+
+Rewrite: ``s = ""`` → ``s_parts = []`` (``["<literal>"]`` for a non-empty start),
+``s += e`` → ``s_parts.append(e)``, and ``s = "".join(s_parts)`` right after the loop.
+
+Safe because nobody can observe ``s`` between its start and the end of the loop. Must not
+fire if ``s`` is read or rebound in the loop (its test included) or between the start and
+the loop, mentioned anywhere else in the function (before the start, in an enclosing
+``try`` handler, in the loop's ``else``), used by a nested function/lambda/class, or declared
+``global``/``nonlocal``. Caveat: a non-``str`` operand raises ``TypeError`` at the join,
+after the loop, instead of at the ``+=``; the lab's equivalence check covers that.
+"""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from tools.rules._base import (
+    Rewrite,
+    Target,
+    all_names,
+    fresh_name,
+    occurrences,
+    replace_nodes,
+    walk,
+)
+
+RATIONALE = "s += piece in a loop may copy s every time (O(n²)); ''.join(parts) copies once"
+
+
+def _start(
+    statement: cst.BaseStatement,
+) -> tuple[cst.Name, cst.Assign | cst.AnnAssign, str] | None:
+    """``(name node, small statement, literal)`` for ``name = "<str literal>"``."""
+    if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
+        return None
+    small = statement.body[0]
+    if isinstance(small, cst.Assign) and len(small.targets) == 1:
+        target, value = small.targets[0].target, small.value
+    elif isinstance(small, cst.AnnAssign) and small.value is not None:
+        if not (
+            isinstance(small.annotation.annotation, cst.Name)
+            and small.annotation.annotation.value == "str"
+        ):
+            return None
+        target, value = small.target, small.value
+    else:
+        return None
+    if not isinstance(target, cst.Name) or not isinstance(value, cst.SimpleString):
+        return None
+    if not isinstance(value.evaluated_value, str):
+        return None  # bytes
+    return target, small, value.value
+
+
+def _is_append_site(node: cst.Name, ancestors: tuple[cst.CSTNode, ...]) -> bool:
+    parent = ancestors[-1]
+    return (
+        isinstance(parent, cst.AugAssign)
+        and parent.target is node
+        and isinstance(parent.operator, cst.AddAssign)
+    )
+
+
+def _plan(
+    function: cst.FunctionDef, block: cst.IndentedBlock, index: int, taken: set[str]
+) -> tuple[dict[int, cst.CSTNode], dict[int, list[cst.BaseStatement]]] | None:
+    start = _start(block.body[index])
+    if start is None:
+        return None
+    target, small, literal = start
+    name = target.value
+    rest = block.body[index + 1 :]
+    loop_at = next((i for i, s in enumerate(rest) if isinstance(s, cst.For | cst.While)), None)
+    if loop_at is None:
+        return None
+    loop = rest[loop_at]
+    assert isinstance(loop, cst.For | cst.While)
+    before, after = rest[:loop_at], rest[loop_at + 1 :]
+    sites: list[cst.AugAssign] = []
+    for occ in occurrences(function, name):
+        if occ.in_nested_scope:
+            return None
+        ancestors = occ.ancestors
+        if any(a is small for a in ancestors):
+            if occ.node is not target:
+                return None  # ``s = s0 = ""`` or similar: keep it simple
+            continue
+        if any(a is s for s in after for a in ancestors):
+            continue
+        if any(a is s for s in before for a in ancestors):
+            return None
+        in_body = any(a is loop.body for a in ancestors)
+        if not in_body or not _is_append_site(occ.node, ancestors):
+            return None  # read in the loop, its test or else, or elsewhere in the function
+        site = occ.parent
+        assert isinstance(site, cst.AugAssign)
+        if occurrences(site.value, name):
+            return None
+        sites.append(site)
+    if not sites:
+        return None
+    parts = fresh_name(f"{name}_parts", taken)
+    value = small.value
+    assert isinstance(value, cst.SimpleString)
+    initial = f"[{literal}]" if value.evaluated_value else "[]"
+    if isinstance(small, cst.AnnAssign):
+        new_start = cst.parse_statement(f"{parts}: list[str] = {initial}\n")
+    else:
+        new_start = cst.parse_statement(f"{parts} = {initial}\n")
+    assert isinstance(new_start, cst.SimpleStatementLine)
+    replacements: dict[int, cst.CSTNode] = {id(small): new_start.body[0]}
+    for site in sites:
+        call = cst.parse_expression(f"{parts}.append(x)")
+        assert isinstance(call, cst.Call)
+        call = call.with_changes(args=[cst.Arg(site.value)])
+        replacements[id(site)] = cst.Expr(call, semicolon=site.semicolon)
+    join = cst.parse_statement(f'{name} = "".join({parts})\n')
+    return replacements, {id(loop): [join]}
+
+
+def transform(target: Target) -> Rewrite | None:
+    function = target.node
+    taken = all_names(target.module)
+    replacements: dict[int, cst.CSTNode] = {}
+    after: dict[int, list[cst.BaseStatement]] = {}
+    count = 0
+    for node, _ in walk(function):
+        if not isinstance(node, cst.IndentedBlock):
+            continue
+        for index in range(len(node.body)):
+            plan = _plan(function, node, index, taken)
+            if plan is not None:
+                replacements.update(plan[0])
+                after.update(plan[1])
+                count += 1
+    if not count:
+        return None
+    return Rewrite(replace_nodes(function, replacements, after), count)
