@@ -10,6 +10,7 @@ import click
 from agent.cli.calibrate import calibrate_command
 from agent.cli.measure import measure_command
 from agent.cli.profile import profile_command
+from agent.cli.propose import propose_command
 from tools.errors import PerfagentError
 
 
@@ -38,3 +39,4 @@ def main(verbose: bool) -> None:
 main.add_command(measure_command)
 main.add_command(calibrate_command)
 main.add_command(profile_command)
+main.add_command(propose_command)

@@ -1,0 +1,132 @@
+"""The rule proposer: built-in libcst rewrites aimed at the profile's hot functions.
+
+It needs no model. Each rule that fires inside a hot function becomes its own candidate,
+ranked by the function's inclusive share of the workload; ``combine`` stacks several accepted
+candidates on one tree so the loop can compose gains. Whether a candidate is kept is never
+decided here: the lab measures it.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from agent.types import Candidate
+from tools.edit.locate import find_function
+from tools.edit.paths import matches_glob
+from tools.errors import PerfagentError
+from tools.profile import Hotspot
+from tools.rules import RULES, apply_rule
+
+DEFAULT_TOP = 8  # hot functions considered
+MIN_WEIGHT = 0.02  # functions with less inclusive share are not worth a candidate
+
+
+@dataclass(frozen=True)
+class Target:
+    file: str  # repo-relative
+    qualname: str
+    weight: float
+
+
+def file_diff(path: str, old: str, new: str) -> str:
+    """A git-style unified diff of one file (what ``git apply`` and ``measure`` take)."""
+    body = "".join(
+        difflib.unified_diff(
+            old.splitlines(keepends=True), new.splitlines(keepends=True), f"a/{path}", f"b/{path}"
+        )
+    )
+    return f"diff --git a/{path} b/{path}\n{body}" if body else ""
+
+
+def targets_from(
+    hotspots: Sequence[Hotspot],
+    hints: Iterable[str],
+    repo: Path,
+    *,
+    protected: Sequence[str] = (),
+    top: int = DEFAULT_TOP,
+) -> list[Target]:
+    """Hot repo functions by inclusive share, then the task's hinted targets not yet seen.
+    Functions in protected files (tests, workloads) are never targets."""
+    chosen: dict[tuple[str, str], Target] = {}
+    for spot in hotspots[:top]:
+        if any(matches_glob(spot.file, pattern) for pattern in protected):
+            continue
+        if spot.inclusive >= MIN_WEIGHT and spot.qualname != "<module>":
+            chosen.setdefault(
+                (spot.file, spot.qualname), Target(spot.file, spot.qualname, spot.inclusive)
+            )
+    for hint in hints:
+        try:
+            info = find_function(repo, hint)
+        except PerfagentError:
+            continue  # a stale hint is not the user's error here
+        if info.path is None:
+            continue
+        path = Path(info.path) if Path(info.path).is_absolute() else repo / info.path
+        file = str(path.resolve().relative_to(repo.resolve()))
+        if any(matches_glob(file, pattern) for pattern in protected):
+            continue
+        chosen.setdefault((file, info.qualname), Target(file, info.qualname, 0.0))
+    return list(chosen.values())
+
+
+def propose(
+    repo: Path, targets: Sequence[Target], rule_ids: Sequence[str] | None = None
+) -> list[Candidate]:
+    """Every rule that fires in every target, as separate candidates, best first."""
+    candidates: list[Candidate] = []
+    for target in sorted(targets, key=lambda t: -t.weight):
+        source = (repo / target.file).read_text(encoding="utf-8")
+        for rule_id in rule_ids or list(RULES):
+            new = apply_rule(source, target.qualname, rule_id)
+            if new is None or new == source:
+                continue
+            candidates.append(
+                Candidate(
+                    id=f"rules-{len(candidates) + 1}",
+                    source="rules",
+                    diff=file_diff(target.file, source, new),
+                    files=(target.file,),
+                    qualname=target.qualname,
+                    rule_id=rule_id,
+                    rationale=RULES[rule_id].rationale,
+                    weight=target.weight,
+                )
+            )
+    return candidates
+
+
+def combine(repo: Path, parts: Sequence[Candidate]) -> Candidate | None:
+    """One candidate applying several rule candidates in order (a later one is skipped when
+    an earlier rewrite already removed its pattern)."""
+    sources: dict[str, str] = {}
+    applied: list[Candidate] = []
+    for part in parts:
+        if part.rule_id is None or len(part.files) != 1:
+            continue
+        file = part.files[0]
+        current = sources.get(file) or (repo / file).read_text(encoding="utf-8")
+        new = apply_rule(current, part.qualname, part.rule_id)
+        if new is None or new == current:
+            continue
+        sources[file] = new
+        applied.append(part)
+    if len(applied) < 2:
+        return None
+    diff = "".join(
+        file_diff(f, (repo / f).read_text(encoding="utf-8"), new) for f, new in sources.items()
+    )
+    return Candidate(
+        id="rules-combined-" + "+".join(p.id for p in applied),
+        source="rules",
+        diff=diff,
+        files=tuple(sources),
+        qualname=",".join(dict.fromkeys(p.qualname for p in applied)),
+        rule_id="+".join(p.rule_id or "" for p in applied),
+        rationale="; ".join(dict.fromkeys(p.rationale for p in applied)),
+        weight=max(p.weight for p in applied),
+    )

@@ -1,0 +1,25 @@
+"""Data contracts shared by proposers, the agent loop and the entry points."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One proposed edit, as a git-style unified diff against the base tree."""
+
+    id: str  # stable within a run, e.g. "rules-1"
+    source: str  # which proposer: "rules", "model", "replay"
+    diff: str
+    files: tuple[str, ...]  # repo-relative paths the diff touches
+    qualname: str  # the function it targets
+    rule_id: str | None = None  # for rule candidates
+    rationale: str = ""
+    weight: float = 0.0  # the target's inclusive share of the profile (ranking)
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["files"] = list(self.files)
+        return data

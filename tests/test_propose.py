@@ -1,0 +1,92 @@
+"""The rule proposer: targets from hotspots and hints, candidates as applicable patches."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from agent.proposers.rules import Target, combine, file_diff, propose, targets_from
+from tests.conftest import EXAMPLES
+from tools.edit.paths import default_protected
+from tools.profile import Hotspot
+from tools.taskspec import load_task
+from tools.workspace import Workspace
+
+AGGREGATOR = EXAMPLES / "record_aggregator.yaml"
+
+
+def test_file_diff_is_a_git_patch() -> None:
+    assert file_diff("a.py", "x = 1\n", "x = 1\n") == ""
+    assert file_diff("pkg/a.py", "x = 1\n", "x = 2\n") == (
+        "diff --git a/pkg/a.py b/pkg/a.py\n--- a/pkg/a.py\n+++ b/pkg/a.py\n"
+        "@@ -1 +1 @@\n-x = 1\n+x = 2\n"
+    )
+
+
+def test_targets_rank_hotspots_skip_protected_and_add_hints(tmp_path: Path) -> None:
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "m.py").write_text("def hot():\n    pass\n\ndef hinted():\n    pass\n")
+    spots = [
+        Hotspot("test_it", "tests/test_m.py", (1, 2), 0.9, 0.1),
+        Hotspot("hot", "pkg/m.py", (1, 2), 0.6, 0.6),
+        Hotspot("cold", "pkg/m.py", (1, 2), 0.01, 0.01),
+    ]
+    targets = targets_from(
+        spots, ["pkg/m.py::hinted", "pkg/m.py::gone"], tmp_path, protected=default_protected()
+    )
+    assert targets == [Target("pkg/m.py", "hot", 0.6), Target("pkg/m.py", "hinted", 0.0)]
+
+
+def test_rules_fire_on_the_aggregator_and_patches_apply() -> None:
+    task = load_task(AGGREGATOR)
+    with Workspace(task.repo_location()) as ws:
+        targets = targets_from([], task.spec.targets, ws.base_tree)
+        candidates = propose(ws.base_tree, targets)
+        assert {(c.qualname, c.rule_id) for c in candidates} >= {
+            ("customer_summaries", "linear-search-to-index"),
+            ("customer_summaries", "sorted-index-to-min-max"),
+        }
+        for candidate in candidates:
+            assert candidate.files == ("salesreport/aggregate.py",)
+            tree = ws.add_tree(candidate.id)
+            ws.apply_patch(tree, candidate.diff, label=candidate.id)
+        merged = combine(ws.base_tree, candidates)
+        assert merged is not None
+        assert set((merged.rule_id or "").split("+")) >= {
+            "linear-search-to-index",
+            "sorted-index-to-min-max",
+        }
+        ws.apply_patch(ws.add_tree("merged"), merged.diff, label="merged")
+
+
+@pytest.mark.slow
+def test_propose_cli_writes_patch_files(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "agent.cli",
+            "propose",
+            str(AGGREGATOR),
+            "--json",
+            "--combine",
+            "--out",
+            str(tmp_path / "patches"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr
+    candidates = json.loads(done.stdout)
+    assert candidates
+    for candidate in candidates:
+        assert {"rule_id", "qualname", "diff", "rationale", "weight", "patch_file"} <= set(
+            candidate
+        )
+        assert Path(candidate["patch_file"]).read_text() == candidate["diff"]
+    assert any(c["id"].startswith("rules-combined-") for c in candidates)
