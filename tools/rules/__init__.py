@@ -17,7 +17,9 @@ from tools.rules import (
     any_all,
     dict_keys,
     linear_search,
+    list_index_to_dict,
     list_membership,
+    regex_match_at_pos,
     regex_once,
     sorted_index,
     string_concat,
@@ -54,6 +56,27 @@ RULES: dict[str, Rule] = {
                 "parameter the loop does not otherwise touch; keys must be hashable."
             ),
             transform=_transform(linear_search.transform),
+        ),
+        Rule(
+            id="list-index-to-dict",
+            title="A dict of first positions instead of list.index",
+            rationale=list_index_to_dict.RATIONALE,
+            safety=(
+                "Fires when a local list of unique elements (every append guarded by a 'not in' "
+                "test) is read only by in/not in and guarded .index(x); not otherwise."
+            ),
+            transform=_transform(list_index_to_dict.transform),
+        ),
+        Rule(
+            id="regex-slice-to-pos",
+            title="Match at a position instead of slicing the string",
+            rationale=regex_match_at_pos.RATIONALE,
+            safety=(
+                "Fires on re.match/search/fullmatch(p, s[i:]) in a loop when the match is only "
+                "truth-tested or read with group()/groups(); patterns that could see text "
+                "before i (^, \\A, \\b, lookbehind) keep slicing at run time."
+            ),
+            transform=_transform(regex_match_at_pos.transform),
         ),
         Rule(
             id="list-membership-to-set",
