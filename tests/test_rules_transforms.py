@@ -19,7 +19,7 @@ def _same(result: str | None, expected: str) -> None:
 
 
 def test_registry_shape() -> None:
-    assert next(iter(RULES)) == "linear-search-to-index"
+    assert list(RULES)[-2:] == ["regex-slice-to-pos", "string-concat-to-join"]  # measured slower
     for rule_id, rule in RULES.items():
         assert rule.id == rule_id and rule_id == rule_id.lower()
         assert "\n" not in rule.rationale and rule.title and rule.safety
