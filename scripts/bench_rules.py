@@ -23,14 +23,17 @@ from tools.taskspec import load_task
 
 # rule id -> (function name, module source, workload setup/call)
 MICRO: dict[str, tuple[str, str, str]] = {
-    "linear-search-to-index": ("enrich", '''
+    "linear-search-to-index": (
+        "enrich",
+        """
         def enrich(orders: list, products: list) -> list:
             out = []
             for order in orders:
                 product = next((p for p in products if p["sku"] == order["sku"]), None)
                 out.append((order["id"], product["price"] if product else None))
             return out
-    ''', '''
+    """,
+        """
         def setup():
             global ORDERS, PRODUCTS
             PRODUCTS = [{"sku": f"s{i}", "price": i} for i in range(400)]
@@ -38,8 +41,11 @@ MICRO: dict[str, tuple[str, str, str]] = {
 
         def workload():
             return micro.enrich(ORDERS, PRODUCTS)
-    '''),
-    "list-index-to-dict": ("positions", '''
+    """,
+    ),
+    "list-index-to-dict": (
+        "positions",
+        """
         def positions(keys):
             seen: list[str] = []
             counts = []
@@ -50,15 +56,19 @@ MICRO: dict[str, tuple[str, str, str]] = {
                     seen.append(k)
                     counts.append(1)
             return counts
-    ''', '''
+    """,
+        """
         def setup():
             global KEYS
             KEYS = [f"k{(i * 31) % 1500}" for i in range(6000)]
 
         def workload():
             return micro.positions(KEYS)
-    '''),
-    "regex-slice-to-pos": ("words", '''
+    """,
+    ),
+    "regex-slice-to-pos": (
+        "words",
+        """
         import re
 
         def words(text):
@@ -68,15 +78,19 @@ MICRO: dict[str, tuple[str, str, str]] = {
                 out.append(match.group())
                 pos += len(match.group())
             return len(out)
-    ''', '''
+    """,
+        """
         def setup():
             global TEXT
             TEXT = "lorem ipsum dolor sit amet, " * 4000
 
         def workload():
             return micro.words(TEXT)
-    '''),
-    "list-membership-to-set": ("distinct", '''
+    """,
+    ),
+    "list-membership-to-set": (
+        "distinct",
+        """
         def distinct(words):
             seen = []
             count = 0
@@ -85,15 +99,19 @@ MICRO: dict[str, tuple[str, str, str]] = {
                     seen.append(w)
                     count += 1
             return count
-    ''', '''
+    """,
+        """
         def setup():
             global WORDS
             WORDS = [f"w{(i * 13) % 2000}" for i in range(6000)]
 
         def workload():
             return micro.distinct(WORDS)
-    '''),
-    "compile-regex-once": ("dates", '''
+    """,
+    ),
+    "compile-regex-once": (
+        "dates",
+        """
         import re
 
         def dates(lines):
@@ -102,7 +120,8 @@ MICRO: dict[str, tuple[str, str, str]] = {
                 if re.search(r"\\d{4}-\\d{2}-\\d{2}", line):
                     found += 1
             return found
-    ''', '''
+    """,
+        """
         def setup():
             global LINES
             LINES = [f"event {i} at 2024-03-{i % 28 + 1:02d}" if i % 3 else "none"
@@ -110,50 +129,66 @@ MICRO: dict[str, tuple[str, str, str]] = {
 
         def workload():
             return micro.dates(LINES)
-    '''),
-    "string-concat-to-join": ("render", '''
+    """,
+    ),
+    "string-concat-to-join": (
+        "render",
+        """
         def render(rows):
             html = ""
             for row in rows:
                 html += "<td>" + str(row) + "</td>"
             return html
-    ''', '''
+    """,
+        """
         def setup():
             global ROWS
             ROWS = list(range(150000))
 
         def workload():
             return micro.render(ROWS)
-    '''),
-    "sorted-index-to-min-max": ("extremes", '''
+    """,
+    ),
+    "sorted-index-to-min-max": (
+        "extremes",
+        """
         def extremes(groups):
             out = []
             for values in groups:
                 out.append((sorted(values)[0], sorted(values)[-1]))
             return out
-    ''', '''
+    """,
+        """
         def setup():
             global GROUPS
             GROUPS = [[(i * 7919 + j * 104729) % 10007 for j in range(300)] for i in range(300)]
 
         def workload():
             return micro.extremes(GROUPS)
-    '''),
-    "any-all-generator": ("flagged", '''
+    """,
+    ),
+    "any-all-generator": (
+        "flagged",
+        """
         def flagged(groups, limit):
             return sum(1 for values in groups if any([v > limit for v in values]))
-    ''', '''
+    """,
+        """
         def setup():
             global GROUPS
             GROUPS = [[(i * 37 + j) % 1000 for j in range(3000)] for i in range(200)]
 
         def workload():
             return micro.flagged(GROUPS, 20)
-    '''),
-    "dict-keys-membership": ("known", '''
+    """,
+    ),
+    "dict-keys-membership": (
+        "known",
+        """
         def known(words, vocabulary):
             return sum(1 for w in words if w in vocabulary.keys())
-    ''', '''
+    """,
+        """
         def setup():
             global WORDS, VOCAB
             VOCAB = {f"w{i}": i for i in range(5000)}
@@ -161,7 +196,8 @@ MICRO: dict[str, tuple[str, str, str]] = {
 
         def workload():
             return micro.known(WORDS, VOCAB)
-    '''),
+    """,
+    ),
 }
 
 
@@ -172,20 +208,29 @@ def bench(rule_id: str, root: Path) -> str:
     (folder / "repo").mkdir(parents=True)
     (folder / "repo" / "micro.py").write_text(source)
     (folder / "workload.py").write_text("import micro\n" + textwrap.dedent(workload))
-    (folder / "task.yaml").write_text(yaml.safe_dump({
-        "id": f"micro-{rule_id}", "repo": "repo",
-        "workload": {"kind": "python", "file": "workload.py", "repeat": 5},
-    }))
+    (folder / "task.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "id": f"micro-{rule_id}",
+                "repo": "repo",
+                "workload": {"kind": "python", "file": "workload.py", "repeat": 5},
+            }
+        )
+    )
     new = apply_rule(source, function, rule_id)
     if new is None:
         return f"| {rule_id} | rule did not fire | | | |"
-    report = measure(load_task(folder / "task.yaml"),
-                     MeasureOptions(candidate_patch=file_diff("micro.py", source, new)))
+    report = measure(
+        load_task(folder / "task.yaml"),
+        MeasureOptions(candidate_patch=file_diff("micro.py", source, new)),
+    )
     w = report.workloads[0]
-    return (f"| `{rule_id}` | {report.verdict} | {report.speedup:.2f}× "
-            f"[{report.ci[0]:.2f}, {report.ci[1]:.2f}] | {w.base_median * 1000:.1f} → "
-            f"{w.variants['candidate'].median * 1000:.1f} ms | {report.runs} | "
-            f"{report.equivalent} |")
+    return (
+        f"| `{rule_id}` | {report.verdict} | {report.speedup:.2f}× "
+        f"[{report.ci[0]:.2f}, {report.ci[1]:.2f}] | {w.base_median * 1000:.1f} → "
+        f"{w.variants['candidate'].median * 1000:.1f} ms | {report.runs} | "
+        f"{report.equivalent} |"
+    )
 
 
 def main() -> None:
