@@ -68,7 +68,6 @@ class WorkloadRunner:
         self.metric = metric
         self.reference = scratch / f"{spec.label}.gso-reference"
         self._counter = 0
-        self._wrapper: list[str] = []
         scratch.mkdir(parents=True, exist_ok=True)
 
     def run(
@@ -77,12 +76,11 @@ class WorkloadRunner:
         """One fresh process; ``wrapper`` prefixes the command (e.g. a profiler)."""
         if self.metric == "instructions":
             return self._run_instructions(variant)
-        self._wrapper = list(wrapper)
         if self.spec.kind in ("python", "gso"):
-            return self._run_driver(variant, store_reference=store_reference)
+            return self._run_driver(variant, list(wrapper), store_reference=store_reference)
         if self.spec.kind == "command":
-            return self._run_command(variant)
-        return self._run_pytest(variant)
+            return self._run_command(variant, list(wrapper))
+        return self._run_pytest(variant, list(wrapper))
 
     # -- python / gso ---------------------------------------------------------------------
     def _driver_spec(self, variant: Variant, mode: str, store_reference: bool) -> tuple[Path, Path]:
@@ -104,10 +102,10 @@ class WorkloadRunner:
         spec_path.write_text(json.dumps(spec), encoding="utf-8")
         return spec_path, stem
 
-    def _run_driver(self, variant: Variant, *, store_reference: bool) -> Sample:
+    def _run_driver(self, variant: Variant, wrapper: list[str], *, store_reference: bool) -> Sample:
         spec_path, stem = self._driver_spec(variant, "time", store_reference)
         result = runner.run(
-            [*self._wrapper, str(self.env.python), str(DRIVER), str(spec_path)],
+            [*wrapper, str(self.env.python), str(DRIVER), str(spec_path)],
             cwd=variant.tree,
             env=self.env.variables(variant.tree),
             limits=self.limits,
@@ -116,8 +114,7 @@ class WorkloadRunner:
         try:
             return self._read_driver_report(variant, result, stem)
         finally:
-            for suffix in (".spec.json", ".report.json", ".out.json"):
-                stem.with_suffix(suffix).unlink(missing_ok=True)
+            _remove_driver_files(stem)
 
     def _read_driver_report(self, variant: Variant, result: runner.RunResult, stem: Path) -> Sample:
         report_path = stem.with_suffix(".report.json")
@@ -150,11 +147,11 @@ class WorkloadRunner:
         )
 
     # -- command ------------------------------------------------------------------------------
-    def _run_command(self, variant: Variant) -> Sample:
+    def _run_command(self, variant: Variant, wrapper: list[str]) -> Sample:
         assert self.spec.command is not None
         command: str | list[str] = self.spec.command
-        if self._wrapper:
-            command = [*self._wrapper, "bash", "-c", self.spec.command]
+        if wrapper:
+            command = [*wrapper, "bash", "-c", self.spec.command]
         result = runner.run(
             command,
             cwd=variant.tree,
@@ -174,7 +171,7 @@ class WorkloadRunner:
         )
 
     # -- pytest -------------------------------------------------------------------------------
-    def _run_pytest(self, variant: Variant) -> Sample:
+    def _run_pytest(self, variant: Variant, wrapper: list[str]) -> Sample:
         assert self.spec.tests is not None
         self._counter += 1
         report_path = self.scratch / f"{variant.name}-{self._counter}.pytest.json"
@@ -182,7 +179,7 @@ class WorkloadRunner:
         env["PYTHONPATH"] = f"{env['PYTHONPATH']}:{CHILD_DIR}"
         env["PERFAGENT_PYTEST_REPORT"] = str(report_path)
         argv = [
-            *self._wrapper,
+            *wrapper,
             str(self.env.python),
             "-m",
             "pytest",
@@ -246,11 +243,15 @@ class WorkloadRunner:
                 if mode == "time":
                     sample = self._read_driver_report(variant, result, stem)
             finally:
-                for suffix in (".spec.json", ".report.json", ".out.json"):
-                    stem.with_suffix(suffix).unlink(missing_ok=True)
+                _remove_driver_files(stem)
             counts[mode] = count
         assert sample is not None
         # Everything but the timed calls (start-up, imports, setup) cancels out.
         sample.value = max(counts["time"] - counts["null"], 1) / self.spec.repeat
         sample.calls = [sample.value]
         return sample
+
+
+def _remove_driver_files(stem: Path) -> None:
+    for suffix in (".spec.json", ".report.json", ".out.json"):
+        stem.with_suffix(suffix).unlink(missing_ok=True)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from tools import runner
@@ -12,7 +13,7 @@ from tools.errors import MeasurementError
 from tools.profile import aggregate, samplers
 from tools.profile.model import Frame, Hotspot, Profile, Stack
 from tools.pyenv import TaskEnvironment
-from tools.taskspec import Task
+from tools.taskspec import Task, WorkloadSpec
 from tools.workspace import Workspace
 
 PROFILER_SLOWDOWN = 3  # timeouts stretch by this under a profiler
@@ -35,22 +36,8 @@ def profile_task(
     if not 0 <= workload_index < len(workloads):
         raise MeasurementError(f"{task.path}: no workload number {workload_index}")
     spec = workloads[workload_index]
-    limits = runner.Limits(
-        timeout_s=task.spec.limits.timeout_s * PROFILER_SLOWDOWN,
-        memory_mb=task.spec.limits.memory_mb,
-    )
-    with Workspace(task.repo_location(), task.spec.ref) as ws:
-        env = TaskEnvironment(ws.root / "venv", python=task.spec.python, limits=limits)
-        env.create()
-        env.setup(task.spec.setup, ws.base_tree)
-        tree = ws.base_tree
-        if patch is not None:
-            tree = ws.add_tree("candidate")
-            ws.apply_patch(tree, patch, label="patch")
-        env.build(task.spec.build, tree)
-        file = task.resolve_file(spec.file, ws.repo_dir, "workload.file") if spec.file else None
-        workload = WorkloadRunner(spec, file, env, ws.root / "scratch", limits=limits)
-        variant = Variant(tree.name, tree)
+    with prepared_workload(task, spec, patch=patch) as (ws, workload, variant):
+        tree, file = variant.tree, workload.workload_file
         stacks: list[Stack] = []
         warnings: list[str] = []
         started = time.monotonic()
@@ -98,6 +85,29 @@ def profile_task(
             native_stacks=native_stacks,
             warnings=warnings,
         )
+
+
+@contextmanager
+def prepared_workload(
+    task: Task, spec: WorkloadSpec, *, patch: str | None = None
+) -> Iterator[tuple[Workspace, WorkloadRunner, Variant]]:
+    """A workspace with the task's environment set up and one tree (base, or base + patch)
+    built, and a runner for ``spec`` with timeouts stretched for a profiler."""
+    limits = runner.Limits(
+        timeout_s=task.spec.limits.timeout_s * PROFILER_SLOWDOWN,
+        memory_mb=task.spec.limits.memory_mb,
+    )
+    with Workspace(task.repo_location(), task.spec.ref) as ws:
+        env = TaskEnvironment(ws.root / "venv", python=task.spec.python, limits=limits)
+        env.create()
+        env.setup(task.spec.setup, ws.base_tree)
+        variant = Variant("base", ws.base_tree)
+        if patch is not None:
+            variant = Variant("candidate", ws.add_tree("candidate"))
+            ws.apply_patch(variant.tree, patch, label="patch")
+        env.build(task.spec.build, variant.tree)
+        file = task.resolve_file(spec.file, ws.repo_dir, "workload.file") if spec.file else None
+        yield ws, WorkloadRunner(spec, file, env, ws.root / "scratch", limits=limits), variant
 
 
 def _perf_run(
