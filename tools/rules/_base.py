@@ -444,3 +444,20 @@ def likely_hashable(expr: cst.BaseExpression, function: cst.FunctionDef) -> bool
             return func.value in _HASHABLE_CALLS
         return isinstance(func, cst.Attribute) and func.attr.value in _STR_METHODS
     return False
+
+
+def uses_of_local(
+    function: cst.FunctionDef, binding: cst.CSTNode, name: str
+) -> list[Occurrence] | None:
+    """Every non-binding occurrence of a local ``name`` bound only by ``binding``, or None
+    when it is bound anywhere else or used from a nested scope (then no rule may touch it)."""
+    uses = []
+    for occ in occurrences(function, name):
+        if occ.in_nested_scope:
+            return None
+        if is_binding(occ):
+            if not any(a is binding for a in occ.ancestors):
+                return None
+            continue
+        uses.append(occ)
+    return uses

@@ -44,6 +44,7 @@ from tools.rules._base import (
     likely_hashable,
     occurrences,
     replace_nodes,
+    uses_of_local,
     walk,
 )
 from tools.rules.list_membership import _membership_ok
@@ -165,13 +166,10 @@ def _plan(
     """Replacements turning the list ``name`` into a dict, or None if that is not safe."""
     replacements: dict[int, cst.CSTNode] = {}
     lookups = 0
-    for occ in occurrences(function, name):
-        if occ.in_nested_scope:
-            return None
-        if is_binding(occ):
-            if not any(a is node for a in occ.ancestors):
-                return None
-            continue
+    uses = uses_of_local(function, node, name)
+    if uses is None:
+        return None
+    for occ in uses:
         if _membership_ok(occ, function):
             continue
         index_call = _method_call(occ, "index")

@@ -27,11 +27,10 @@ from tools.rules._base import (
     Occurrence,
     Rewrite,
     Target,
-    is_binding,
     is_hashable_literal,
     likely_hashable,
-    occurrences,
     replace_nodes,
+    uses_of_local,
     walk,
 )
 
@@ -125,13 +124,10 @@ def _plan(
     """Replacements turning the list ``name`` into a set, or None if it is used otherwise."""
     replacements: dict[int, cst.CSTNode] = {}
     tests = 0
-    for occ in occurrences(function, name):
-        if occ.in_nested_scope:
-            return None
-        if is_binding(occ):
-            if not any(a is node for a in occ.ancestors):
-                return None
-            continue
+    uses = uses_of_local(function, node, name)
+    if uses is None:
+        return None
+    for occ in uses:
         if _membership_ok(occ, function):
             tests += 1
             continue
