@@ -17,6 +17,8 @@ from tools.taskspec import Task, WorkloadSpec
 from tools.workspace import Workspace
 
 PROFILER_SLOWDOWN = 3  # timeouts stretch by this under a profiler
+MIN_TIMED_SAMPLES = 50  # fewer than this inside the timed calls cannot rank functions
+EXTRA_RUNS_FACTOR = 5  # at most this many times the requested runs to reach it
 
 
 def profile_task(
@@ -41,8 +43,15 @@ def profile_task(
         stacks: list[Stack] = []
         warnings: list[str] = []
         started = time.monotonic()
-        for index in range(runs):
-            say(f"py-spy run {index + 1}/{runs}")
+        index = 0
+        # Short workloads give few samples per process: keep sampling (up to a cap) until the
+        # timed calls have enough samples to rank anything.
+        while index < runs or (
+            index < runs * EXTRA_RUNS_FACTOR
+            and sum(s.count for s in aggregate.timed_part(stacks, file)) < MIN_TIMED_SAMPLES
+        ):
+            index += 1
+            say(f"py-spy run {index}")
             out = ws.root / f"pyspy-{index}.txt"
             sample = workload.run(
                 variant, wrapper=samplers.pyspy_wrapper(out, rate=rate_hz, native=native)
