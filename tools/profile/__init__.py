@@ -1,5 +1,6 @@
 """The profiler: where a workload's time goes, as ranked, source-mapped hotspots."""
 
+from tools.profile.flamegraph import collapsed, flamegraph_svg
 from tools.profile.model import Frame, Hotspot, Profile, Stack
 from tools.profile.outputs import summary_text, write_speedscope
 from tools.profile.run import profile_task
@@ -9,6 +10,8 @@ __all__ = [
     "Hotspot",
     "Profile",
     "Stack",
+    "collapsed",
+    "flamegraph_svg",
     "profile_task",
     "summary_text",
     "write_speedscope",
