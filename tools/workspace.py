@@ -188,3 +188,27 @@ def _commit_env() -> dict[str, str]:
         "GIT_COMMITTER_NAME": name,
         "GIT_COMMITTER_EMAIL": email,
     }
+
+
+def apply_to_checkout(repo_path: Path, patch: str) -> str:
+    """Apply ``patch`` to the user's own working tree, on their explicit request only, and
+    only when that tree is clean (nothing of theirs can be mixed up or lost)."""
+    try:
+        repo = git.Repo(repo_path)
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError) as exc:
+        raise WorkspaceError(f"{repo_path}: not a git repository") from exc
+    if repo.is_dirty(untracked_files=True):
+        raise WorkspaceError(
+            f"{repo_path}: working tree has uncommitted changes; not applying (patch kept)"
+        )
+    with tempfile.NamedTemporaryFile("w", suffix=".diff", encoding="utf-8") as handle:
+        handle.write(patch if patch.endswith("\n") else patch + "\n")
+        handle.flush()
+        try:
+            repo.git.apply("--check", handle.name, kill_after_timeout=GIT_TIMEOUT_S)
+            repo.git.apply(handle.name, kill_after_timeout=GIT_TIMEOUT_S)
+        except git.GitCommandError as exc:
+            raise WorkspaceError(
+                f"patch does not apply to {repo_path}: {_first_line(exc)}"
+            ) from exc
+    return f"applied to {repo_path} (uncommitted; review with git diff)"

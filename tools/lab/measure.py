@@ -33,6 +33,9 @@ Progress = Callable[[str], None]
 @dataclass
 class MeasureOptions:
     candidate_patch: str | None = None
+    # Applied to base and candidate alike: the agent measures a new edit against the edits it
+    # has already kept. The expert (a change to the original base) cannot be combined with it.
+    base_patch: str | None = None
     expert: bool = False
     metric: Metric = "time"
     session: SessionConfig = field(default_factory=SessionConfig)
@@ -49,6 +52,8 @@ def measure(task: Task, options: MeasureOptions, progress: Progress | None = Non
         raise TaskSpecError("nothing to compare: give a candidate patch, or --expert")
     if options.expert and task.spec.expert is None:
         raise TaskSpecError(f"{task.path}: expert: this task has no expert patch or commit")
+    if options.expert and options.base_patch:
+        raise TaskSpecError("the expert is compared with the original base: drop the base patch")
     if options.metric == "instructions":
         options.session = SessionConfig(
             **{
@@ -74,7 +79,7 @@ def measure(task: Task, options: MeasureOptions, progress: Progress | None = Non
             say(f"building {variant.name}")
             env.build(task.spec.build, variant.tree)
         say("running tests")
-        tests = _run_tests(task, env, variants, limits, options.allow_failing_base_tests)
+        tests = run_tests(task, env, variants, limits, options.allow_failing_base_tests)
         workloads = []
         for index, spec in enumerate(task.workloads(hidden=options.hidden)):
             hidden = index > 0
@@ -90,6 +95,8 @@ def _make_variants(
 ) -> tuple[dict[str, Variant], list[str]]:
     variants = {"base": Variant("base", ws.base_tree)}
     flags: list[str] = []
+    if options.base_patch:
+        ws.apply_patch(ws.base_tree, options.base_patch, label="base patch")
     if options.expert and task.spec.expert is not None:
         if task.spec.expert.commit is not None:
             tree = ws.add_tree("expert", commit=task.spec.expert.commit)
@@ -101,6 +108,8 @@ def _make_variants(
         variants["expert"] = Variant("expert", tree)
     if options.candidate_patch is not None:
         tree = ws.add_tree("candidate")
+        if options.base_patch:
+            ws.apply_patch(tree, options.base_patch, label="base patch")
         ws.apply_patch(tree, options.candidate_patch, label="candidate patch")
         variants["candidate"] = Variant("candidate", tree)
         flags.extend(_protected_path_flags(task, ws, tree))
@@ -121,7 +130,7 @@ def _protected_path_flags(task: Task, ws: Workspace, tree: Path) -> list[str]:
     return [f"candidate modifies a protected file: {p}" for p in touched]
 
 
-def _run_tests(
+def run_tests(
     task: Task,
     env: TaskEnvironment,
     variants: dict[str, Variant],

@@ -1,0 +1,69 @@
+"""The baseline check: before anything is optimised, base must build, pass its tests and run
+every workload. A failure here is the user's to fix, so it raises ``BaselineError``."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tools import runner
+from tools.bench.workloads import Variant, WorkloadRunner
+from tools.errors import BaselineError
+from tools.lab.measure import run_tests
+from tools.lab.report import TestResult
+from tools.pyenv import TaskEnvironment
+from tools.taskspec import Task
+from tools.workspace import Workspace
+
+
+@dataclass
+class WorkloadCheck:
+    name: str
+    hidden: bool
+    seconds: float  # one run's timed value (a sanity figure, not a measurement)
+    calls: int
+
+
+@dataclass
+class BaselineCheck:
+    tests: list[TestResult] = field(default_factory=list)
+    workloads: list[WorkloadCheck] = field(default_factory=list)
+    elapsed_s: float = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def check_baseline(
+    task: Task, *, base_patch: str | None = None, workdir_parent: Path | None = None
+) -> BaselineCheck:
+    """Build base (plus ``base_patch``), run its tests and each workload once."""
+    started = time.monotonic()
+    limits = runner.Limits(
+        timeout_s=task.spec.limits.timeout_s, memory_mb=task.spec.limits.memory_mb
+    )
+    with Workspace(task.repo_location(), task.spec.ref, parent=workdir_parent) as ws:
+        if base_patch:
+            ws.apply_patch(ws.base_tree, base_patch, label="base patch")
+        env = TaskEnvironment(ws.root / "venv", python=task.spec.python, limits=limits)
+        env.create()
+        env.setup(task.spec.setup, ws.base_tree)
+        env.build(task.spec.build, ws.base_tree)
+        base = Variant("base", ws.base_tree)
+        check = BaselineCheck(tests=run_tests(task, env, {"base": base}, limits, False)["base"])
+        for index, spec in enumerate(task.workloads()):
+            field_name = "workload.file" if index == 0 else "hidden_workloads[].file"
+            file = task.resolve_file(spec.file, ws.repo_dir, field_name) if spec.file else None
+            workload = WorkloadRunner(
+                spec, file, env, ws.root / "scratch" / spec.label, limits=limits
+            )
+            sample = workload.run(base)
+            if sample.error is not None:
+                raise BaselineError(f"workload {spec.label!r} fails on base: {sample.error}")
+            check.workloads.append(
+                WorkloadCheck(spec.label, index > 0, sample.value, len(sample.calls))
+            )
+    check.elapsed_s = time.monotonic() - started
+    return check
