@@ -1,1 +1,29 @@
-"""Proposers turn a profile into candidate edits: built-in rules now, models later."""
+"""Proposers: sources of candidate edits behind one small Protocol (``base.Proposer``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from agent.proposers.base import Attempt, ModelCall, Proposal, ProposalRequest, Proposer
+
+
+def make_proposer(spec: str, *, base_url: str | None = None, candidates: int = 4) -> Proposer:
+    """``rules``, ``replay:TRAJECTORY``, or a model: ``openai:M``, ``anthropic:M``,
+    ``fake:SCRIPT``. Imports are local so a rules run never loads the model SDKs."""
+    if spec == "rules":
+        from agent.proposers.rules import RuleProposer
+
+        return RuleProposer()
+    if spec.startswith("replay:"):
+        from agent.proposers.replay import ReplayProposer
+        from agent.report import load_trajectory
+
+        path = Path(spec.removeprefix("replay:"))
+        return ReplayProposer(load_trajectory(path), path)
+    from agent.models import make_chat_model
+    from agent.proposers.model import ModelProposer
+
+    return ModelProposer(make_chat_model(spec, base_url=base_url))
+
+
+__all__ = ["Attempt", "ModelCall", "Proposal", "ProposalRequest", "Proposer", "make_proposer"]

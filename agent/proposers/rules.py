@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from agent.proposers.base import Proposal, ProposalRequest
 from agent.types import Candidate
 from tools.edit.locate import find_function
 from tools.edit.paths import matches_glob
@@ -130,3 +131,25 @@ def combine(repo: Path, parts: Sequence[Candidate]) -> Candidate | None:
         rationale="; ".join(dict.fromkeys(p.rationale for p in applied)),
         weight=max(p.weight for p in applied),
     )
+
+
+class RuleProposer:
+    """The built-in proposer (no model): every rule that fires in the hot functions."""
+
+    name = "rules"
+
+    def __init__(self, rule_ids: Sequence[str] | None = None, top: int = DEFAULT_TOP) -> None:
+        self.rule_ids = list(rule_ids) if rule_ids else None
+        self.top = top
+
+    def propose(self, request: ProposalRequest) -> Proposal:
+        targets = targets_from(
+            request.hotspots,
+            request.hints,
+            request.tree,
+            protected=request.protected,
+            top=self.top,
+        )
+        tried = {attempt.diff for attempt in request.history}
+        fresh = [c for c in propose(request.tree, targets, self.rule_ids) if c.diff not in tried]
+        return Proposal(candidates=fresh[: request.max_candidates])

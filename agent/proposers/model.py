@@ -1,0 +1,310 @@
+"""The model proposer: a chat model rewrites the profile's hot functions, one candidate each.
+
+For every candidate slot it shows the model one hot function (its code, the profile, the
+task's hints, what earlier attempts became), lets it look around with read-only tools, parses
+its answer with ``tools.edit.parse_edits`` and applies it to a scratch copy of the tree. An
+edit that does not parse or apply is sent back with ``EditError.feedback`` for a bounded
+number of repairs; what still fails becomes one line in ``Proposal.errors``, never an
+exception. The request's tree is only read.
+
+Slots are diversified: different hot functions first, then the same functions again at the
+next temperature, told what the round's earlier candidates for them already do. Every call is
+recorded as a ``ModelCall``; ``can_spend`` is asked before each one, so a cost budget stops
+the round cleanly between calls.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from types import TracebackType
+
+from agent.models.base import DEFAULT_MAX_TOKENS, ChatModel, ChatResponse, Message, ModelError
+from agent.prompts.propose import propose_messages, repair_message, summary_of
+from agent.proposers.base import ModelCall, Proposal, ProposalRequest
+from agent.proposers.repo_tools import BUDGET_EXHAUSTED, TOOL_SPECS, RepoTools
+from agent.proposers.rules import DEFAULT_TOP, Target, file_diff, targets_from
+from agent.types import Candidate
+from tools.edit import EditError, EditOutcome, apply_edits, function_context, parse_edits
+
+# Not copied into the scratch tree: VCS data, caches, environments, build output (the editor
+# never edits there either) and large files (data, binaries), which no edit targets.
+_SKIP = {
+    ".git", ".hg", ".svn", "__pycache__", ".venv", "venv", ".tox", ".nox", "node_modules",
+    "build", "dist", "site-packages", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".eggs",
+    ".hypothesis",
+}  # fmt: skip
+MAX_COPIED_BYTES = 4 * 1024 * 1024
+
+
+def _ignore(directory: str, names: list[str]) -> set[str]:
+    skipped = {n for n in names if n in _SKIP or n.endswith(".egg-info")}
+    for name in names:
+        path = Path(directory, name)
+        if not path.is_symlink() and path.is_file() and path.stat().st_size > MAX_COPIED_BYTES:
+            skipped.add(name)
+    return skipped
+
+
+def git_diff(path: str, old: str | None, new: str) -> str:
+    """A git patch of one file (``old`` None: created). ``rules.file_diff`` where it applies;
+    new files and missing final newlines need git's own markers."""
+    if old is not None and old.endswith("\n") and new.endswith("\n"):
+        return file_diff(path, old, new)
+    lines = difflib.unified_diff(
+        (old or "").splitlines(keepends=True),
+        new.splitlines(keepends=True),
+        "/dev/null" if old is None else f"a/{path}",
+        f"b/{path}",
+    )
+    body = "".join(
+        line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines
+    )
+    if not body:
+        return ""
+    mode = "new file mode 100644\n" if old is None else ""
+    return f"diff --git a/{path} b/{path}\n{mode}{body}"
+
+
+class _Scratch:
+    """A copy of the tree that edits are applied to, restored after each candidate."""
+
+    def __init__(self, tree: Path) -> None:
+        self.tree = tree
+        self._dir = Path(tempfile.mkdtemp(prefix="perfagent-scratch-"))
+        self.root = self._dir / "tree"
+        try:
+            shutil.copytree(tree, self.root, symlinks=True, ignore=_ignore)
+        except BaseException:
+            shutil.rmtree(self._dir, ignore_errors=True)
+            raise
+
+    def __enter__(self) -> _Scratch:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        shutil.rmtree(self._dir, ignore_errors=True)
+
+    def diff(self, outcome: EditOutcome) -> str:
+        """The outcome's changes as a patch against the original tree (bytes decoded as they
+        are, so CRLF files keep their line ends)."""
+        parts = []
+        for rel in outcome.changed_files:
+            new = (self.root / rel).read_bytes().decode("utf-8")
+            created = rel in outcome.created_files
+            old = None if created else (self.tree / rel).read_bytes().decode("utf-8")
+            parts.append(git_diff(rel, old, new))
+        return "".join(parts)
+
+    def reset(self, outcome: EditOutcome) -> None:
+        for rel in outcome.changed_files:
+            if rel in outcome.created_files:
+                (self.root / rel).unlink(missing_ok=True)
+            else:
+                shutil.copyfile(self.tree / rel, self.root / rel)
+
+
+class _Stop(Exception):
+    """No more calls this round (budget reached, or the model failed); the message is the
+    line for ``Proposal.errors``."""
+
+
+def plan(
+    targets: Sequence[Target], temperatures: Sequence[float], n: int
+) -> list[tuple[Target, float]]:
+    """``n`` slots: each target at the first temperature, then each at the next, and so on."""
+    order = [(target, t) for t in temperatures for target in targets]
+    return [order[i % len(order)] for i in range(n)] if order else []
+
+
+class ModelProposer:
+    name = "model"
+
+    def __init__(
+        self,
+        chat_model: ChatModel,
+        *,
+        max_tool_calls: int = 8,
+        temperatures: Sequence[float] = (0.2, 0.7),
+        max_repairs: int = 2,
+        max_tokens: int = DEFAULT_MAX_TOKENS,
+        top: int = DEFAULT_TOP,
+        can_spend: Callable[[], bool] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if not temperatures:
+            raise ValueError("ModelProposer needs at least one temperature")
+        self.model = chat_model
+        self.max_tool_calls = max_tool_calls
+        self.temperatures = tuple(temperatures)
+        self.max_repairs = max_repairs
+        self.max_tokens = max_tokens
+        self.top = top
+        self.can_spend = can_spend or (lambda: True)
+        self.clock = clock
+
+    def propose(self, request: ProposalRequest) -> Proposal:
+        proposal = Proposal()
+        targets = targets_from(
+            request.hotspots, request.hints, request.tree, protected=request.protected, top=self.top
+        )
+        if not targets:
+            proposal.errors.append("no target: no unprotected hot function and no usable hint")
+            return proposal
+        earlier: dict[str, list[str]] = {}
+        with _Scratch(request.tree) as scratch:
+            for target, temperature in plan(targets, self.temperatures, request.max_candidates):
+                key = f"{target.file}::{target.qualname}"
+                try:
+                    candidate = self._candidate(
+                        request, target, temperature, earlier.get(key, []), scratch, proposal
+                    )
+                except _Stop as stop:
+                    proposal.errors.append(str(stop))
+                    break
+                if candidate is None:
+                    continue
+                twin = next((c for c in proposal.candidates if c.diff == candidate.diff), None)
+                if twin is not None:
+                    proposal.errors.append(f"{key}: the answer repeats {twin.id}")
+                    continue
+                proposal.candidates.append(candidate)
+                earlier.setdefault(key, []).append(candidate.rationale or "(no summary given)")
+        return proposal
+
+    def _candidate(
+        self,
+        request: ProposalRequest,
+        target: Target,
+        temperature: float,
+        earlier: Sequence[str],
+        scratch: _Scratch,
+        proposal: Proposal,
+    ) -> Candidate | None:
+        label = f"{target.file}::{target.qualname}"
+        try:
+            context = function_context(request.tree, label).render()
+        except EditError as exc:
+            proposal.errors.append(f"{label}: cannot show the function: {exc}")
+            return None
+        messages = propose_messages(
+            request,
+            file=target.file,
+            qualname=target.qualname,
+            weight=target.weight,
+            context=context,
+            max_tool_calls=self.max_tool_calls,
+            earlier=earlier,
+        )
+        tools = RepoTools(request.tree, request.hotspots, request.profile_detail)
+        used = refused_turns = repairs = 0
+        purpose = "propose"
+        while True:
+            response = self._call(messages, temperature, purpose, proposal)
+            if response.tool_calls:
+                messages.append(response.assistant_message())
+                answered = 0
+                for call in response.tool_calls:
+                    if used < self.max_tool_calls:
+                        used += 1
+                        answered += 1
+                        content = tools.run(call)
+                    else:
+                        content = BUDGET_EXHAUSTED
+                    messages.append(
+                        {
+                            "role": "tool",
+                            "tool_call_id": call.id,
+                            "name": call.name,
+                            "content": content,
+                        }
+                    )
+                refused_turns += 1 if answered == 0 else 0
+                if refused_turns > 1:  # told once that the budget is spent; it kept calling
+                    proposal.errors.append(
+                        f"{label}: the model kept calling tools after its budget of"
+                        f" {self.max_tool_calls} calls"
+                    )
+                    return None
+                continue
+            try:
+                outcome = apply_edits(
+                    scratch.root, parse_edits(response.text), protected=request.protected
+                )
+            except EditError as exc:
+                if repairs >= self.max_repairs:
+                    tried = f" (after {repairs} repair{'s' * (repairs > 1)})" if repairs else ""
+                    proposal.errors.append(f"{label}: {exc}{tried}")
+                    return None
+                repairs += 1
+                purpose = "repair"
+                messages += [response.assistant_message(), repair_message(exc.feedback)]
+                continue
+            try:
+                diff = scratch.diff(outcome)
+            finally:
+                scratch.reset(outcome)
+            return Candidate(
+                id=f"model-{request.round}-{len(proposal.candidates) + 1}",
+                source="model",
+                diff=diff,
+                files=outcome.changed_files,
+                qualname=target.qualname,
+                rationale=summary_of(response.text),
+                weight=target.weight,
+            )
+
+    def _call(
+        self, messages: list[Message], temperature: float, purpose: str, proposal: Proposal
+    ) -> ChatResponse:
+        if not self.can_spend():
+            raise _Stop(f"budget reached: stopped after {len(proposal.calls)} model calls")
+        sent = copy.deepcopy(messages)
+        start = self.clock()
+        try:
+            response = self.model.complete(
+                messages,
+                tools=TOOL_SPECS if self.max_tool_calls > 0 else (),
+                temperature=temperature,
+                max_tokens=self.max_tokens,
+            )
+        except ModelError as exc:
+            proposal.calls.append(
+                ModelCall(
+                    provider=self.model.provider,
+                    model=self.model.model,
+                    messages=sent,
+                    response="",
+                    latency_s=self.clock() - start,
+                    attempts=exc.attempts,
+                    error=str(exc),
+                    purpose=purpose,
+                )
+            )
+            raise _Stop(str(exc)) from None
+        proposal.calls.append(
+            ModelCall(
+                provider=self.model.provider,
+                model=response.model or self.model.model,
+                messages=sent,
+                response=response.text,
+                tool_calls=[call.to_json() for call in response.tool_calls],
+                input_tokens=response.input_tokens,
+                output_tokens=response.output_tokens,
+                cost_usd=response.cost_usd,
+                latency_s=self.clock() - start,
+                attempts=response.attempts,
+                purpose=purpose,
+            )
+        )
+        return response
