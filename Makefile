@@ -3,17 +3,23 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 EXAMPLE ?= tasks/examples/dedupe_logs.yaml
 
-.PHONY: setup demo test lint pytest calibrate clean
+.PHONY: setup test-setup demo test lint pytest calibrate clean
 
 setup: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml scripts/setup.sh
 	bash scripts/setup.sh
 
-demo: setup
-	$(BIN)/perfagent measure $(EXAMPLE) --expert
+# The test suite also needs a local model server (llm_e2e tests) and a browser (report.html).
+test-setup: setup $(VENV)/.test-installed
 
-test: setup lint pytest
+$(VENV)/.test-installed: scripts/setup-test.sh
+	bash scripts/setup-test.sh
+
+demo: setup
+	$(BIN)/perfagent optimize $(EXAMPLE)
+
+test: test-setup lint pytest
 
 lint:
 	$(BIN)/ruff check .

@@ -334,6 +334,15 @@ def test_budget_hook_stops_between_calls(repo: Path) -> None:
     assert proposal.errors == ["budget reached: stopped after 1 model calls"]
 
 
+def test_the_runs_cost_budget_stops_between_calls(repo: Path) -> None:
+    # 1000 USD per million tokens: the first call alone costs more than the 0.01 USD left.
+    model = ScriptedChatModel(["no edit here", GOOD], price=(1000.0, 1000.0))
+    proposal = ModelProposer(model).propose(request(repo, max_candidates=2, budget_usd=0.01))
+    assert proposal.candidates == []
+    assert len(proposal.calls) == 1 and (proposal.calls[0].cost_usd or 0) > 0.01
+    assert proposal.errors == ["budget reached: stopped after 1 model calls"]
+
+
 def test_model_errors_end_the_round_without_raising(repo: Path) -> None:
     proposal, _ = run(repo, [{"error": "authentication failed (401)"}], req=request(repo))
     assert proposal.candidates == []

@@ -9,8 +9,11 @@ import click
 
 from agent.cli.calibrate import calibrate_command
 from agent.cli.measure import measure_command
+from agent.cli.optimize import optimize_command
 from agent.cli.profile import profile_command
 from agent.cli.propose import propose_command
+from agent.cli.replay import replay_command
+from agent.cli.report import report_command
 from tools.errors import PerfagentError
 
 
@@ -40,3 +43,6 @@ main.add_command(measure_command)
 main.add_command(calibrate_command)
 main.add_command(profile_command)
 main.add_command(propose_command)
+main.add_command(optimize_command)
+main.add_command(report_command)
+main.add_command(replay_command)

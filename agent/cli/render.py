@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -153,3 +155,42 @@ def make_console(*, stderr: bool = False) -> Console:
     if not console.is_terminal:
         console.width = max(console.width, 140)
     return console
+
+
+def render_run(console: Console, result: dict[str, Any]) -> None:
+    """The end of ``perfagent optimize``: the verdict, then where everything is."""
+    table = Table(title=f"perfagent optimize — {result['task']} ({result['run_id']})")
+    table.add_column("", style="bold")
+    table.add_column("")
+    if result.get("speedup") is not None:
+        lo, hi = result["ci"]
+        verdict = result.get("verdict") or ""
+        table.add_row(
+            "speedup",
+            f"[{_STYLE.get(verdict, '')}]{result['speedup']:.3f}× [{lo:.3f}, {hi:.3f}] "
+            f"{escape(verdict)}[/]",
+        )
+        table.add_row("equivalent", str(result.get("equivalent")))
+        table.add_row("tests passed", str(result.get("tests_passed")))
+    else:
+        table.add_row("speedup", "no edit was kept")
+    if result.get("expert_speedup") is not None:
+        lo, hi = result["expert_ci"]
+        table.add_row("expert", f"{result['expert_speedup']:.3f}× [{lo:.3f}, {hi:.3f}]")
+        if result.get("gso_opt") is not None:
+            table.add_row("GSO opt", str(result["gso_opt"]))
+    for flag in result.get("flags") or []:
+        table.add_row("[bold red]flag[/]", escape(flag))
+    table.add_row("stopped", escape(str(result.get("stop_reason"))))
+    usage = result.get("usage") or {}
+    if usage.get("calls"):
+        table.add_row(
+            "model",
+            f"{usage['calls']} calls, {usage['input_tokens']}+{usage['output_tokens']} tokens, "
+            f"${usage['cost_usd']:.4f}",
+        )
+    for key in ("patch", "report", "trajectory"):
+        table.add_row(key, escape(result[key]))
+    if result.get("applied"):
+        table.add_row("applied", escape(result["applied"]))
+    console.print(table)

@@ -39,6 +39,7 @@ class ProposalRequest:
     round: int  # 1-based
     max_candidates: int
     profile_detail: dict[str, Any] = field(default_factory=dict)  # Profile.to_json(), raw
+    budget_usd: float | None = None  # what model calls may still cost this run; None: no cap
 
 
 @dataclass

@@ -151,10 +151,12 @@ class ModelProposer:
         self.max_tokens = max_tokens
         self.top = top
         self.can_spend = can_spend or (lambda: True)
+        self._budget_usd: float | None = None
         self.clock = clock
 
     def propose(self, request: ProposalRequest) -> Proposal:
         proposal = Proposal()
+        self._budget_usd = request.budget_usd
         targets = targets_from(
             request.hotspots, request.hints, request.tree, protected=request.protected, top=self.top
         )
@@ -267,7 +269,9 @@ class ModelProposer:
     def _call(
         self, messages: list[Message], temperature: float, purpose: str, proposal: Proposal
     ) -> ChatResponse:
-        if not self.can_spend():
+        spent = sum(call.cost_usd or 0.0 for call in proposal.calls)
+        over = self._budget_usd is not None and spent >= self._budget_usd
+        if over or not self.can_spend():
             raise _Stop(f"budget reached: stopped after {len(proposal.calls)} model calls")
         sent = copy.deepcopy(messages)
         start = self.clock()

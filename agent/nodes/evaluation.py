@@ -1,0 +1,156 @@
+"""Evaluate the head of ``pending``: static checks, then a quick screen, then the full verdict.
+
+Each stage is its own node, so a resumed run never repeats a finished measurement; a stage
+that rejects a candidate pops it from ``pending`` and records why.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langgraph.runtime import Runtime
+
+from agent.context import RunContext
+from agent.nodes._common import Update, after, baseline_tree, reject, task_of, timed
+from agent.nodes.proposing import protected_patterns
+from agent.state import AgentState
+from tools.errors import BaselineError, PerfagentError
+from tools.guard import check_candidate
+from tools.lab import MeasureOptions, MeasureReport, measure
+from tools.taskspec import Task
+
+
+def _workload_sources(task: Task, tree: Any) -> list[str]:
+    texts = []
+    for spec in task.workloads():
+        if spec.file:
+            try:
+                texts.append(task.resolve_file(spec.file, tree, "workload.file").read_text())
+            except (PerfagentError, OSError):
+                continue
+    return texts
+
+
+@timed("check")
+def check(state: AgentState, *, runtime: Runtime[RunContext]) -> Update:
+    """Does it apply, and does the guard allow it? (No measurement yet.)"""
+    ctx = runtime.context
+    cid = state["pending"][0]
+    record = state["candidates"][cid]
+    task = task_of(state)
+    ctx.progress(
+        f"{cid}: checking {record['qualname']} ({record.get('rule_id') or record['source']})"
+    )
+    with baseline_tree(task, state, ctx) as tree:
+        result = check_candidate(
+            tree,
+            record["diff"],
+            protected=protected_patterns(state),
+            workload_sources=_workload_sources(task, tree),
+        )
+    if result.rejected:
+        return {
+            **reject(cid, "static", result.rejected[0], flags=result.flags),
+            "pending": after(state),
+        }
+    return {"candidates": {cid: {"stage": "static", "flags": result.flags}}}
+
+
+def _measure(state: AgentState, ctx: RunContext, cid: str, kind: str) -> MeasureReport:
+    task = task_of(state)
+    options = MeasureOptions(
+        candidate_patch=state["candidates"][cid]["diff"],
+        base_patch=state.get("baseline_patch") or None,
+        session=ctx.screen if kind == "screen" else ctx.verdict,
+        hidden=kind != "screen",
+        workdir_parent=ctx.workdir_parent,
+    )
+    return measure(task, options, progress=ctx.progress)
+
+
+def _facts(report: MeasureReport) -> dict[str, Any]:
+    return {
+        "speedup": report.speedup,
+        "ci": list(report.ci),
+        "verdict": report.verdict,
+        "equivalent": report.equivalent,
+        "tests_passed": report.tests_passed,
+    }
+
+
+def _failed_test(report: MeasureReport) -> str:
+    failing = [t for t in report.tests.get("candidate", []) if not t.passed]
+    return f"tests fail: {failing[0].command}: {failing[0].summary}" if failing else "tests fail"
+
+
+def _figure(report: MeasureReport) -> str:
+    lo, hi = report.ci
+    return f"{report.speedup:.3f}× [{lo:.3f}, {hi:.3f}]"
+
+
+def _evaluate(state: AgentState, ctx: RunContext, kind: str) -> Update:
+    cid = state["pending"][0]
+    ctx.progress(f"{cid}: {'quick screen' if kind == 'screen' else 'full verdict'}")
+    try:
+        report = _measure(state, ctx, cid, kind)
+    except BaselineError:
+        raise  # base itself broke: the run cannot judge anything
+    except PerfagentError as exc:  # the candidate does not apply, crashes, or imports oddly
+        return {**reject(cid, kind, str(exc)), "pending": after(state)}
+    update: Update = {
+        "measurements": [{"kind": kind, "candidate": cid, "report": report.to_json()}],
+        "_timing": {"measure_s": report.elapsed_s},
+    }
+    facts = _facts(report)
+    flags = list(state["candidates"][cid].get("flags", [])) + report.flags
+    reason = _rejection(report, kind)
+    if reason is not None:
+        update.update(reject(cid, kind, reason, flags=flags, **facts))
+        update["pending"] = after(state)
+    elif kind == "screen":
+        update["candidates"] = {cid: {"stage": "screen", "flags": flags, **facts}}
+    else:
+        update["candidates"] = {
+            cid: {"stage": "verdict", "outcome": "faster", "flags": flags, **facts}
+        }
+        update["pending"] = after(state)
+    return update
+
+
+def _rejection(report: MeasureReport, kind: str) -> str | None:
+    if report.tests_passed is False:
+        return _failed_test(report)
+    if report.equivalent is False:
+        detail = next(
+            (
+                v.equivalence_detail
+                for w in report.workloads
+                for v in w.variants.values()
+                if v.equivalent is False
+            ),
+            "",
+        )
+        return f"outputs differ from base: {detail}".rstrip(": ")
+    if kind == "screen":
+        # Few runs: reject only clear losers; the full verdict judges the rest.
+        if report.verdict in ("slower", "same") or report.ci[1] < 1.0:
+            return f"screen: {report.verdict} {_figure(report)}"
+        return None
+    hidden_slower = [
+        w.name for w in report.workloads if w.hidden and w.variants["candidate"].verdict == "slower"
+    ]
+    if hidden_slower:
+        return f"slower on hidden workload {hidden_slower[0]} (faster only where it was shown)"
+    if report.verdict != "faster":
+        return f"not faster: {report.verdict} {_figure(report)}"
+    return None
+
+
+@timed("screen")
+def screen(state: AgentState, *, runtime: Runtime[RunContext]) -> Update:
+    return _evaluate(state, runtime.context, "screen")
+
+
+@timed("verdict")
+def verdict(state: AgentState, *, runtime: Runtime[RunContext]) -> Update:
+    return _evaluate(state, runtime.context, "verdict")

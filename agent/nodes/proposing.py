@@ -1,0 +1,78 @@
+"""Ask the proposer for this round's candidates; drop any it already tried."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from langgraph.runtime import Runtime
+
+from agent.context import RunContext
+from agent.nodes._common import Update, baseline_tree, history, spent, task_of, timed
+from agent.nodes.profiling import hotspots_of
+from agent.proposers.base import ProposalRequest
+from agent.state import AgentState
+from tools.edit.paths import default_protected
+
+
+def protected_patterns(state: AgentState) -> tuple[str, ...]:
+    task = task_of(state)
+    return tuple(default_protected([w.file for w in task.workloads() if w.file]))
+
+
+@timed("propose")
+def propose(state: AgentState, *, runtime: Runtime[RunContext]) -> Update:
+    ctx = runtime.context
+    task = task_of(state)
+    round_ = state.get("round", 1)
+    latest = state.get("profiles", [])[-1]["profile"] if state.get("profiles") else {}
+    ctx.progress(f"round {round_}: asking {ctx.proposer_spec} for candidates")
+    started = time.monotonic()
+    with baseline_tree(task, state, ctx) as tree:
+        request = ProposalRequest(
+            tree=tree,
+            hotspots=hotspots_of(latest),
+            hints=tuple(task.spec.targets),
+            protected=protected_patterns(state),
+            history=history(state),
+            round=round_,
+            max_candidates=ctx.candidates_per_round,
+            profile_detail=latest,
+            budget_usd=None
+            if ctx.budgets.max_cost is None
+            else max(0.0, ctx.budgets.max_cost - spent(state)),
+        )
+        proposal = ctx.proposer.propose(request)
+    model_s = sum(call.latency_s for call in proposal.calls)
+    tried = {record["diff"] for record in state.get("candidates", {}).values()}
+    records: dict[str, dict[str, Any]] = {}
+    errors = list(proposal.errors)
+    for candidate in proposal.candidates:
+        if candidate.diff in tried:
+            errors.append(f"{candidate.id}: the same edit was already tried; skipped")
+            continue
+        tried.add(candidate.diff)
+        record_id = f"r{round_}-{candidate.id}"
+        records[record_id] = {
+            **candidate.to_json(),
+            "id": record_id,
+            "round": round_,
+            "outcome": "pending",
+            "stage": "proposed",
+            "reason": "",
+            "flags": [],
+        }
+    return {
+        "candidates": records,
+        "pending": list(records),
+        "calls": [{**call.to_json(), "round": round_} for call in proposal.calls],
+        "proposals": [
+            {
+                "round": round_,
+                "proposer": ctx.proposer_spec,
+                "candidates": list(records),
+                "errors": errors,
+            }
+        ],
+        "_timing": {"model_s": model_s, "propose_s": time.monotonic() - started},
+    }

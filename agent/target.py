@@ -1,0 +1,136 @@
+"""Turn ``perfagent optimize TARGET`` into a task file: a task file as given, or a task
+written for a local repository or git URL from flags and the repo's ``[tool.perfagent]``.
+
+The written task lives in the run dir (so ``--resume`` and ``replay`` find it); the user's
+repository is only read.
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import git
+import yaml
+
+from tools.errors import TaskSpecError, WorkspaceError
+from tools.taskspec import load_task
+
+_URL = re.compile(r"^(https?://|git://|ssh://|file://|git@[^:]+:)")
+GIT_TIMEOUT_S = 600
+
+
+@dataclass
+class TargetOptions:
+    workload: str | None = None  # a workload file (setup()/workload()), relative to the repo
+    tests: list[str] = field(default_factory=list)  # test commands
+    expert: str | None = None  # a commit of the repo or a patch file
+    ref: str | None = None
+    hidden: list[str] = field(default_factory=list)  # more workload files, for the guard
+
+
+def is_task_file(target: str) -> bool:
+    return target.endswith((".yaml", ".yml")) and Path(target).is_file()
+
+
+def resolve_target(target: str, options: TargetOptions, out_dir: Path) -> Path:
+    """The task file to run: ``target`` itself, or one written to ``out_dir``."""
+    if is_task_file(target):
+        load_task(target)  # validate now: a bad file stops before anything is created
+        return Path(target).resolve()
+    if _URL.match(target):
+        config = _remote_config(target, options.ref)
+        repo: str = target
+        repo_id = Path(target.rstrip("/")).stem
+    else:
+        path = Path(target).expanduser().resolve()
+        if not path.is_dir():
+            raise TaskSpecError(f"{target}: not a task file, a repository folder or a git URL")
+        try:
+            git.Repo(path)
+        except (git.InvalidGitRepositoryError, git.NoSuchPathError) as exc:
+            raise WorkspaceError(f"{path}: not a git repository") from exc
+        config = _read_config(path / "pyproject.toml")
+        repo, repo_id = str(path), path.name
+    spec = _spec(repo, repo_id, config, options)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    task_file = out_dir / "task.yaml"
+    task_file.write_text(yaml.safe_dump(spec, sort_keys=False), encoding="utf-8")
+    load_task(task_file)
+    return task_file
+
+
+def _read_config(pyproject: Path) -> dict[str, Any]:
+    if not pyproject.is_file():
+        return {}
+    try:
+        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise TaskSpecError(f"{pyproject}: not valid TOML ({exc})") from exc
+    config = data.get("tool", {}).get("perfagent", {})
+    if not isinstance(config, dict):
+        raise TaskSpecError(f"{pyproject}: [tool.perfagent] must be a table")
+    return config
+
+
+def _remote_config(url: str, ref: str | None) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="perfagent-target-") as scratch:
+        try:
+            repo = git.Repo.clone_from(url, scratch, kill_after_timeout=GIT_TIMEOUT_S)
+            if ref:
+                repo.git.checkout(ref, kill_after_timeout=GIT_TIMEOUT_S)
+        except git.GitCommandError as exc:
+            raise WorkspaceError(f"cannot clone {url}: {str(exc).splitlines()[0]}") from exc
+        return _read_config(Path(scratch) / "pyproject.toml")
+
+
+_KEYS = {"workload", "hidden_workloads", "tests", "setup", "build", "targets", "expert", "ref"}
+
+
+def _spec(
+    repo: str, repo_id: str, config: dict[str, Any], options: TargetOptions
+) -> dict[str, Any]:
+    unknown = sorted(set(config) - _KEYS)
+    if unknown:
+        raise TaskSpecError(
+            f"[tool.perfagent]: unknown key {unknown[0]!r} (known: {sorted(_KEYS)})"
+        )
+    workload = options.workload or config.get("workload")
+    if not workload:
+        raise TaskSpecError(
+            f"{repo}: no workload: pass --workload FILE or set workload in [tool.perfagent]"
+        )
+    spec: dict[str, Any] = {
+        "id": re.sub(r"[^A-Za-z0-9._-]+", "-", repo_id).strip("-") or "repo",
+        "repo": repo,
+        "ref": options.ref or config.get("ref", "HEAD"),
+        "workload": _workload(workload),
+        "tests": options.tests or _list(config.get("tests", [])),
+        "setup": _list(config.get("setup", [])),
+        "build": _list(config.get("build", [])),
+        "targets": _list(config.get("targets", [])),
+    }
+    hidden = options.hidden or config.get("hidden_workloads", [])
+    if hidden:
+        spec["hidden_workloads"] = [_workload(h) for h in _list(hidden)]
+    expert = options.expert or config.get("expert")
+    if expert:
+        is_patch = str(expert).endswith((".diff", ".patch"))
+        if is_patch:
+            expert = str(Path(expert).expanduser().resolve())
+        spec["expert"] = {"patch": expert} if is_patch else {"commit": expert}
+    return spec
+
+
+def _workload(value: Any) -> dict[str, Any]:
+    if isinstance(value, dict):
+        return value
+    return {"kind": "python", "file": str(value)}
+
+
+def _list(value: Any) -> list[Any]:
+    return [value] if isinstance(value, str) else list(value)

@@ -1,0 +1,137 @@
+"""The trajectory: one versioned JSON document per task run, rebuilt from state after every
+step (format: trajectories/README.md). Written atomically, so a kill never leaves half a file."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import importlib.metadata
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from agent.context import RunContext
+from agent.state import AgentState
+from tools.errors import PerfagentError
+from tools.lab.measure import machine_facts
+from tools.taskspec import load_task
+
+FORMAT = "perfagent-trajectory"
+VERSION = 1
+_PACKAGES = ("perfagent", "langgraph", "openai", "anthropic", "libcst", "py-spy")
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def versions() -> dict[str, str | None]:
+    found: dict[str, str | None] = {"python": sys.version.split()[0]}
+    for name in _PACKAGES:
+        try:
+            found[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            found[name] = None
+    return found
+
+
+def trajectory_path(ctx: RunContext, state: AgentState) -> Path:
+    task_id = Path(state.get("task_file", "task")).stem
+    # The trajectory of a run whose task file is bad is still written.
+    with contextlib.suppress(PerfagentError, KeyError):
+        task_id = load_task(state["task_file"]).id
+    return ctx.run_dir / f"{task_id}.traj.json"
+
+
+def _rounds(state: AgentState) -> list[dict[str, Any]]:
+    rounds: dict[int, dict[str, Any]] = {}
+    for proposal in state.get("proposals", []):
+        rounds[proposal["round"]] = {
+            "round": proposal["round"],
+            "proposer": proposal["proposer"],
+            "candidates": proposal["candidates"],
+            "accepted": None,
+            "proposer_errors": proposal["errors"],
+        }
+    for cid in state.get("accepted", []):
+        record = state["candidates"][cid]
+        if record["round"] in rounds:
+            rounds[record["round"]]["accepted"] = cid
+    for number, entry in rounds.items():
+        entry["timing"] = round_timing(state, number)
+    return [rounds[n] for n in sorted(rounds)]
+
+
+def round_timing(state: AgentState, number: int) -> dict[str, float]:
+    """Where a round's wall time went; ``overhead_s`` is what is neither the lab's sessions and
+    profiler runs nor the model (workspaces, venvs, builds, tests, git, the agent itself)."""
+    entries = [t for t in state.get("timings", []) if t.get("round") == number]
+    total = {
+        key: sum(float(t.get(key, 0.0)) for t in entries)
+        for key in ("wall_s", "measure_s", "profile_s", "model_s")
+    }
+    sessions = sum(
+        float(w["elapsed_s"])
+        for m in state.get("measurements", [])
+        if m.get("candidate") and state["candidates"][m["candidate"]].get("round") == number
+        for w in m["report"]["workloads"]
+    )
+    total["session_s"] = sessions
+    total["overhead_s"] = total["wall_s"] - sessions - total["profile_s"] - total["model_s"]
+    return total
+
+
+def build_trajectory(
+    state: AgentState, ctx: RunContext, *, status: str, error: str | None = None
+) -> dict[str, Any]:
+    calls = state.get("calls", [])
+    return {
+        "format": FORMAT,
+        "version": VERSION,
+        "run_id": ctx.run_id,
+        "task_id": trajectory_path(ctx, state).name.removesuffix(".traj.json"),
+        "task_file": str(Path(state.get("task_file", ctx.task_file)).resolve()),
+        "status": status,
+        "created": _created(ctx),
+        "updated": _now(),
+        "config": ctx.settings_json(),
+        "versions": versions(),
+        "machine": machine_facts(),
+        "baseline": state.get("baseline"),
+        "profiles": state.get("profiles", []),
+        "rounds": _rounds(state),
+        "calls": calls,
+        "candidates": sorted(
+            state.get("candidates", {}).values(), key=lambda c: (c["round"], c["id"])
+        ),
+        "measurements": state.get("measurements", []),
+        "usage": {
+            "calls": len(calls),
+            "input_tokens": sum(int(c.get("input_tokens") or 0) for c in calls),
+            "output_tokens": sum(int(c.get("output_tokens") or 0) for c in calls),
+            "cost_usd": sum(float(c.get("cost_usd") or 0.0) for c in calls),
+            # Calls of a model with no known price: their cost is not in cost_usd.
+            "unpriced_calls": sum(1 for c in calls if c.get("cost_usd") is None),
+        },
+        "timings": state.get("timings", []),
+        "final": state.get("final"),
+        "stop_reason": state.get("stop_reason"),
+        "error": error or state.get("error"),
+    }
+
+
+def _created(ctx: RunContext) -> str:
+    marker = ctx.run_dir / "settings.json"
+    if marker.exists():
+        stamp = dt.datetime.fromtimestamp(marker.stat().st_mtime, dt.UTC)
+        return stamp.isoformat(timespec="seconds")
+    return _now()
+
+
+def write_trajectory(path: Path, doc: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    scratch = path.with_suffix(".tmp")
+    scratch.write_text(json.dumps(doc, indent=1, default=str), encoding="utf-8")
+    os.replace(scratch, path)

@@ -1,0 +1,175 @@
+"""The loop's parts on their own: targets, the decide node, applying to a user's checkout."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+from langgraph.runtime import Runtime
+
+from agent.cli.optimize import parse_target
+from agent.context import Budgets, RunContext
+from agent.graph import build_graph
+from agent.nodes import decide
+from agent.proposers.rules import RuleProposer
+from agent.state import merge_by_id
+from agent.target import TargetOptions, resolve_target
+from tests.conftest import FAST_MODULE, SLOW_MODULE, TaskFactory, unified_diff
+from tools.errors import TaskSpecError, WorkspaceError
+from tools.taskspec import load_task
+from tools.workspace import apply_to_checkout
+
+
+def git(cwd: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", *args], cwd=cwd, check=True, capture_output=True, text=True
+    ).stdout
+
+
+def make_repo(root: Path, pyproject: str | None = None) -> Path:
+    root.mkdir(parents=True)
+    (root / "calc.py").write_text(SLOW_MODULE)
+    (root / "bench.py").write_text("import calc\n\ndef workload():\n    return calc.total(300)\n")
+    if pyproject is not None:
+        (root / "pyproject.toml").write_text(pyproject)
+    git(root, "init", "-q")
+    git(root, "add", "-A")
+    git(root, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "init")
+    return root
+
+
+CONFIG = """
+[project]
+name = "calc"
+
+[tool.perfagent]
+workload = "bench.py"
+tests = ["python -c 'import calc'"]
+targets = ["total"]
+"""
+
+
+def test_a_repo_target_becomes_a_task_from_its_pyproject(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "calc", CONFIG)
+    task = load_task(resolve_target(str(repo), TargetOptions(), tmp_path / "run"))
+    assert (task.id, task.spec.repo, task.spec.ref) == ("calc", str(repo), "HEAD")
+    assert task.spec.workload.file == "bench.py" and task.spec.targets == ["total"]
+    assert task.spec.tests == ["python -c 'import calc'"]
+    # Flags win over the repo's settings.
+    task = load_task(resolve_target(str(repo), TargetOptions(tests=["true"]), tmp_path / "run2"))
+    assert task.spec.tests == ["true"]
+
+
+def test_a_git_url_target_reads_the_config_from_a_clone(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "calc", CONFIG)
+    url = f"file://{repo}"
+    task = load_task(resolve_target(url, TargetOptions(), tmp_path / "run"))
+    assert task.repo_is_url and task.spec.workload.file == "bench.py"
+
+
+@pytest.mark.parametrize(
+    ("pyproject", "git_repo", "message"),
+    [
+        (None, True, "no workload: pass --workload FILE"),
+        ("[tool.perfagent]\nworkloads = 'x.py'\n", True, "unknown key 'workloads'"),
+        ("[tool.perfagent\n", True, "not valid TOML"),
+        (CONFIG, False, "not a git repository"),
+    ],
+)
+def test_bad_repo_targets_get_one_line(
+    tmp_path: Path, pyproject: str | None, git_repo: bool, message: str
+) -> None:
+    if git_repo:
+        repo = make_repo(tmp_path / "calc", pyproject)
+    else:
+        repo = tmp_path / "plain"
+        repo.mkdir()
+        (repo / "pyproject.toml").write_text(pyproject or "")
+    with pytest.raises((TaskSpecError, WorkspaceError)) as info:
+        resolve_target(str(repo), TargetOptions(), tmp_path / "run")
+    assert message in str(info.value) and "\n" not in str(info.value)
+
+
+def test_parse_target() -> None:
+    assert parse_target("1.5x") == 1.5 and parse_target("2×") == 2.0 and parse_target(None) is None
+    with pytest.raises(TaskSpecError):
+        parse_target("fast")
+    with pytest.raises(TaskSpecError):
+        parse_target("0.9x")
+
+
+def test_apply_only_to_a_clean_checkout(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "calc")
+    patch = unified_diff("calc.py", SLOW_MODULE, FAST_MODULE)
+    (repo / "notes.txt").write_text("mine")  # an untracked file of the user's
+    with pytest.raises(WorkspaceError, match="uncommitted changes"):
+        apply_to_checkout(repo, patch)
+    assert (repo / "calc.py").read_text() == SLOW_MODULE
+    (repo / "notes.txt").unlink()
+    assert "applied" in apply_to_checkout(repo, patch)
+    assert (repo / "calc.py").read_text() == FAST_MODULE
+
+
+def test_merge_by_id_updates_fields() -> None:
+    merged = merge_by_id({"a": {"x": 1, "y": 2}}, {"a": {"y": 3}, "b": {"x": 0}})
+    assert merged == {"a": {"x": 1, "y": 3}, "b": {"x": 0}}
+
+
+def test_graph_has_the_loop_shape() -> None:
+    graph = build_graph().compile()
+    assert set(graph.nodes) >= {
+        "prepare", "baseline", "profile", "propose", "check", "screen", "verdict", "decide",
+        "finalize", "profile_final", "write_outputs",
+    }  # fmt: skip
+
+
+def _decide(state: dict[str, Any], task_file: Path, tmp: Path, **budgets: Any) -> dict[str, Any]:
+    ctx = RunContext(
+        task_file=task_file,
+        run_dir=tmp / "run",
+        run_id="t",
+        proposer=RuleProposer(),
+        proposer_spec="rules",
+        budgets=Budgets(**budgets),
+    )
+    return decide({"task_file": str(task_file), **state}, runtime=Runtime(context=ctx))  # type: ignore[typeddict-item]
+
+
+def test_decide_keeps_the_fastest_and_builds_the_new_baseline(
+    make_task: TaskFactory, tmp_path: Path
+) -> None:
+    task_file = make_task()
+    diff = unified_diff("calc.py", SLOW_MODULE, FAST_MODULE)
+    state = {
+        "round": 1,
+        "candidates": {
+            "r1-a": {"id": "r1-a", "round": 1, "outcome": "faster", "speedup": 1.5, "diff": diff},
+            "r1-b": {"id": "r1-b", "round": 1, "outcome": "faster", "speedup": 2.0, "diff": diff},
+            "r1-c": {"id": "r1-c", "round": 1, "outcome": "rejected", "diff": "x"},
+        },
+    }
+    update = _decide(state, task_file, tmp_path)
+    assert update["candidates"]["r1-b"]["outcome"] == "accepted"
+    assert update["candidates"]["r1-a"]["outcome"] == "superseded"
+    assert "r1-c" not in update["candidates"]
+    assert update["accepted"] == ["r1-b"] and update["estimated_speedup"] == 2.0
+    assert "+    return sum(i * i for i in range(n))" in update["baseline_patch"]
+    assert update["stop_reason"] is None and update["round"] == 2
+    # The same round with a target of 1.8x: reached.
+    assert _decide(state, task_file, tmp_path, target=1.8)["stop_reason"] == "target reached"
+
+
+def test_decide_counts_rounds_without_gain(make_task: TaskFactory, tmp_path: Path) -> None:
+    task_file = make_task()
+    state = {
+        "round": 2,
+        "rounds_without_gain": 1,
+        "candidates": {"r2-a": {"id": "r2-a", "round": 2, "outcome": "rejected", "diff": "x"}},
+    }
+    update = _decide(state, task_file, tmp_path)
+    assert update["stop_reason"] == "no gain in 2 rounds" and "round" not in update
+    assert _decide({**state, "candidates": {}}, task_file, tmp_path)["stop_reason"] == (
+        "no candidates"
+    )
