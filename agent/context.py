@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from agent.models.base import ChatModel
 from agent.proposers.base import Proposer
 from tools.bench.session import SessionConfig
 
@@ -40,6 +41,7 @@ class RunContext:
     screen: SessionConfig = field(default_factory=lambda: SCREEN_SESSION)
     verdict: SessionConfig = field(default_factory=SessionConfig)
     expert: bool = True  # compare the final patch with the task's expert, if it has one
+    judge: ChatModel | None = None  # reviews the final diff for reward hacking (flags only)
     profile_runs: int = 2
     progress: Callable[[str], None] = lambda _msg: None
     workdir_parent: Path | None = None
@@ -55,5 +57,6 @@ class RunContext:
             "screen": asdict(self.screen),
             "verdict": asdict(self.verdict),
             "expert": self.expert,
+            "judge": self.judge is not None,
             "profile_runs": self.profile_runs,
         }

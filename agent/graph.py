@@ -2,7 +2,7 @@
 
     prepare → baseline → profile → propose → (check → screen → verdict)* → decide
                             ↑___________________________________________|   ↓
-                                                    finalize → profile_final → write_outputs
+                                        finalize → (judge) → profile_final → write_outputs
 
 ``build_graph()`` returns the uncompiled graph (tests compile it fresh, with their own
 checkpointer); ``graph`` is the compiled one LangGraph Studio opens via ``langgraph.json``.
@@ -21,6 +21,7 @@ from agent.nodes import (
     check,
     decide,
     finalize,
+    judge,
     prepare,
     profile,
     profile_final,
@@ -64,8 +65,12 @@ def _after_decide(state: AgentState) -> Literal["profile", "finalize"]:
     return "finalize" if state.get("stop_reason") else "profile"
 
 
-def _after_final(state: AgentState) -> Literal["profile_final", "write_outputs"]:
-    return "profile_final" if state.get("baseline_patch") else "write_outputs"
+def _after_final(
+    state: AgentState, *, runtime: Runtime[RunContext]
+) -> Literal["judge", "profile_final", "write_outputs"]:
+    if not state.get("baseline_patch"):
+        return "write_outputs"
+    return "judge" if runtime.context.judge is not None else "profile_final"
 
 
 def build_graph() -> StateGraph[AgentState, RunContext, AgentState, AgentState]:
@@ -80,6 +85,7 @@ def build_graph() -> StateGraph[AgentState, RunContext, AgentState, AgentState]:
         "verdict": verdict,
         "decide": decide,
         "finalize": finalize,
+        "judge": judge,
         "profile_final": profile_final,
         "write_outputs": write_outputs,
     }.items():
@@ -94,6 +100,7 @@ def build_graph() -> StateGraph[AgentState, RunContext, AgentState, AgentState]:
     builder.add_conditional_edges("verdict", _next_candidate)
     builder.add_conditional_edges("decide", _after_decide)
     builder.add_conditional_edges("finalize", _after_final)
+    builder.add_edge("judge", "profile_final")
     builder.add_edge("profile_final", "write_outputs")
     builder.add_edge("write_outputs", END)
     return builder

@@ -68,7 +68,8 @@ def test_loop_keeps_the_good_edit_and_rejects_the_rest(
     make_task: TaskFactory, tmp_path: Path
 ) -> None:
     task_file = make_task()
-    model = ScriptedChatModel([UNPARSEABLE, EDITS_TESTS, WRONG, SLOWER, GOOD])
+    judgement = "VERDICT: suspicious\n- calc.py::total: looks tuned to n = 3000"
+    model = ScriptedChatModel([UNPARSEABLE, EDITS_TESTS, WRONG, SLOWER, GOOD, judgement])
     proposer = ModelProposer(
         model, temperatures=(0.1, 0.3, 0.5, 0.7, 0.9), max_repairs=0, max_tool_calls=0
     )
@@ -78,6 +79,7 @@ def test_loop_keeps_the_good_edit_and_rejects_the_rest(
         proposer,
         candidates_per_round=5,
         budgets=Budgets(max_iterations=1),
+        judge=model,
     )
     doc = run_graph(ctx)
 
@@ -96,14 +98,17 @@ def test_loop_keeps_the_good_edit_and_rejects_the_rest(
     assert len(errors) == 2
     assert any("tests/test_calc.py" in e and "protected" in e for e in errors), errors
     assert doc["stop_reason"] == "max iterations"
-    # Every call is accounted for.
-    assert doc["usage"]["calls"] == len(doc["calls"]) == 5
+    # Every call is accounted for: five proposals, then the judge's review of the final diff.
+    assert doc["usage"]["calls"] == len(doc["calls"]) == 6
+    assert [c["purpose"] for c in doc["calls"]][-1] == "judge"
     assert doc["usage"]["input_tokens"] == sum(c["input_tokens"] for c in doc["calls"]) > 0
     # The final patch is the good edit, measured against the original base and the expert.
     final = doc["final"]
     assert "+    return sum(i * i for i in range(n))" in final["patch"]
     assert final["verdict"] == "faster" and final["equivalent"] is True
     assert final["expert_verdict"] == "faster"
+    # The judge's concern is a flag in the report, not a rejection.
+    assert final["flags"] == ["judge: calc.py::total: looks tuned to n = 3000"]
     run_dir = tmp_path / "run"
     assert (run_dir / "patch.diff").read_text() == final["patch"]
     html = (run_dir / "report.html").read_text()
@@ -222,7 +227,7 @@ def test_rules_proposer_on_an_example(tmp_path: Path) -> None:
             "--runs-dir",
             str(tmp_path),
             "--json",
-        ],  # fmt: skip
+        ],
     )
     assert result.exit_code == 0, result.output
     summary = json.loads(result.output)

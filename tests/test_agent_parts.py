@@ -13,6 +13,7 @@ from agent.cli.optimize import parse_target
 from agent.context import Budgets, RunContext
 from agent.graph import build_graph
 from agent.nodes import decide
+from agent.prompts.judge import parse_judgement
 from agent.proposers.rules import RuleProposer
 from agent.state import merge_by_id
 from agent.target import TargetOptions, resolve_target
@@ -173,3 +174,16 @@ def test_decide_counts_rounds_without_gain(make_task: TaskFactory, tmp_path: Pat
     assert _decide({**state, "candidates": {}}, task_file, tmp_path)["stop_reason"] == (
         "no candidates"
     )
+
+
+@pytest.mark.parametrize(
+    ("answer", "expected"),
+    [
+        ("VERDICT: clean", ("clean", [])),
+        ("**Verdict**: Suspicious\n- a.py::f: caches by n\n- b.py::g: skips checks",
+         ("suspicious", ["a.py::f: caches by n", "b.py::g: skips checks"])),
+        ("Looks fine to me.", (None, [])),
+    ],
+)  # fmt: skip
+def test_parse_judgement(answer: str, expected: tuple[str | None, list[str]]) -> None:
+    assert parse_judgement(answer) == expected

@@ -12,7 +12,7 @@ from rich.console import Console
 
 from agent.cli.render import make_console, render_run
 from agent.context import Budgets, RunContext
-from agent.proposers import make_proposer
+from agent.proposers import judge_of, make_proposer
 from agent.run import load_settings, new_run_id, run_graph
 from agent.target import TargetOptions, resolve_target
 from tools.bench.session import SessionConfig
@@ -99,6 +99,12 @@ def summary(doc: dict[str, Any], run_dir: Path) -> dict[str, Any]:
     show_default=True,
     help="Most runs per variant in a full verdict.",
 )
+@click.option(
+    "--judge/--no-judge",
+    default=True,
+    show_default=True,
+    help="With a model: let it review the final diff for reward hacking (adds flags).",
+)
 @click.option("--no-expert", is_flag=True, help="Do not compare with the task's expert.")
 @click.option(
     "--runs-dir",
@@ -130,6 +136,7 @@ def optimize_command(
     patience: int,
     candidates: int,
     max_runs: int,
+    judge: bool,
     no_expert: bool,
     runs_dir: Path | None,
     resume_id: str | None,
@@ -153,12 +160,14 @@ def optimize_command(
             run_dir.mkdir(parents=True, exist_ok=True)
             task_file = task_file.rename(run_dir / "task.yaml")
             staging.rmdir()
+        proposer = make_proposer(model, base_url=base_url)
         ctx = RunContext(
             task_file=task_file,
             run_dir=run_dir,
             run_id=run_id,
-            proposer=make_proposer(model, base_url=base_url),
+            proposer=proposer,
             proposer_spec=model,
+            judge=judge_of(proposer) if judge else None,
             budgets=Budgets(
                 max_iterations, max_cost, max_time, patience, parse_target(target_speedup)
             ),
@@ -189,12 +198,14 @@ def optimize_command(
 def _resumed_context(run_dir: Path, base_url: str | None) -> RunContext:
     settings = load_settings(run_dir)
     budgets = Budgets(**settings["budgets"])
+    proposer = make_proposer(settings["proposer"], base_url=base_url)
     return RunContext(
         task_file=Path(settings["task_file"]),
         run_dir=run_dir,
         run_id=settings["run_id"],
-        proposer=make_proposer(settings["proposer"], base_url=base_url),
+        proposer=proposer,
         proposer_spec=settings["proposer"],
+        judge=judge_of(proposer) if settings.get("judge") else None,
         budgets=budgets,
         candidates_per_round=settings["candidates_per_round"],
         screen=SessionConfig(**settings["screen"]),

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from agent.proposers.base import Attempt, ModelCall, Proposal, ProposalRequest, Proposer
+
+if TYPE_CHECKING:
+    from agent.models.base import ChatModel
 
 
 def make_proposer(spec: str, *, base_url: str | None = None, candidates: int = 4) -> Proposer:
@@ -26,4 +30,19 @@ def make_proposer(spec: str, *, base_url: str | None = None, candidates: int = 4
     return ModelProposer(make_chat_model(spec, base_url=base_url))
 
 
-__all__ = ["Attempt", "ModelCall", "Proposal", "ProposalRequest", "Proposer", "make_proposer"]
+def judge_of(proposer: Proposer) -> ChatModel | None:
+    """The chat model behind a model proposer (it can also judge the final diff), else None."""
+    from agent.proposers.model import ModelProposer
+
+    return proposer.model if isinstance(proposer, ModelProposer) else None
+
+
+__all__ = [
+    "Attempt",
+    "ModelCall",
+    "Proposal",
+    "ProposalRequest",
+    "Proposer",
+    "judge_of",
+    "make_proposer",
+]
