@@ -57,7 +57,7 @@ def compare(original: dict[str, Any], replayed: dict[str, Any]) -> dict[str, Any
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def replay_command(trajectory: Path, runs_dir: Path | None, max_runs: int, as_json: bool) -> None:
-    """Re-verify TRAJECTORY: same task, same edits, measured again here."""  # fmt: skip
+    """Re-verify TRAJECTORY: same task, same edits, measured again here."""
     original = load_trajectory(trajectory)
     task_file = Path(original["task_file"])
     if not task_file.is_file():
@@ -91,5 +91,6 @@ def replay_command(trajectory: Path, runs_dir: Path | None, max_runs: int, as_js
     console = make_console()
     render_run(console, result)
     verdict = "reproduced" if result["reproduced"] else "NOT reproduced"
-    console.print(f"replay of {trajectory}: {verdict} (original {result['original']}, "
-                  f"now {result['replay']})")  # fmt: skip
+    console.print(
+        f"replay of {trajectory}: {verdict} (original {result['original']}, now {result['replay']})"
+    )
