@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import secrets
+import time
 from pathlib import Path
 from typing import Any, cast
 
@@ -66,6 +67,9 @@ def run_graph(ctx: RunContext, *, resume: bool = False) -> dict[str, Any]:
             state = cast(AgentState, saved.values)
         inputs = None if resume else state
         status, error = "running", None
+        # The driver's own clock: with the nodes' wall times it gives what LangGraph, the
+        # checkpoints and the trajectory writes cost (this process only, not resumed parts).
+        started, writing = time.monotonic(), 0.0
         try:
             # durability="sync": a step's checkpoint is on disk before the next step starts,
             # so a kill never loses a finished measurement.
@@ -73,9 +77,11 @@ def run_graph(ctx: RunContext, *, resume: bool = False) -> dict[str, Any]:
                 inputs, config, context=ctx, stream_mode="values", durability="sync"
             ):
                 state = cast(AgentState, values)
+                before = time.monotonic()
                 write_trajectory(
                     trajectory_path(ctx, state), build_trajectory(state, ctx, status="running")
                 )
+                writing += time.monotonic() - before
             status = "done"
         except PerfagentError as exc:
             status, error = "failed", str(exc)
@@ -84,5 +90,10 @@ def run_graph(ctx: RunContext, *, resume: bool = False) -> dict[str, Any]:
             # A kill by signal skips this; the last step's trajectory is already on disk.
             state = cast(AgentState, graph.get_state(config).values or state)
             doc = build_trajectory(state, ctx, status=status, error=error)
+            doc["driver"] = {
+                "wall_s": time.monotonic() - started,
+                "trajectory_writes_s": writing,
+                "resumed": resume,
+            }
             write_trajectory(trajectory_path(ctx, state), doc)
     return doc

@@ -12,8 +12,9 @@ import pytest
 from agent.models import make_chat_model
 from agent.models.fake import ScriptedChatModel
 from agent.proposers.base import Attempt, Proposal, ProposalRequest
-from agent.proposers.model import ModelProposer, git_diff
+from agent.proposers.model import ModelProposer
 from agent.proposers.repo_tools import BUDGET_EXHAUSTED
+from agent.proposers.rules import file_diff
 from tools.edit import default_protected
 from tools.profile import Hotspot
 
@@ -384,9 +385,9 @@ def test_fake_spec_drives_the_proposer_end_to_end(repo: Path, tmp_path: Path) ->
     ]
 
 
-def test_git_diff_handles_new_files_and_missing_final_newlines(repo: Path, tmp_path: Path) -> None:
+def test_file_diff_handles_new_files_and_missing_final_newlines(repo: Path, tmp_path: Path) -> None:
     (repo / "tail.py").write_text("x = 1")
-    diff = git_diff("tail.py", "x = 1", "x = 2") + git_diff("pkg/new.py", None, "y = 1\n")
+    diff = file_diff("tail.py", "x = 1", "x = 2") + file_diff("pkg/new.py", None, "y = 1\n")
     files = git_applies(repo, diff, tmp_path)
     assert files["tail.py"] == "x = 2"
     assert (tmp_path / "applied" / "pkg" / "new.py").read_text() == "y = 1\n"

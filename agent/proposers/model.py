@@ -16,7 +16,6 @@ the round cleanly between calls.
 from __future__ import annotations
 
 import copy
-import difflib
 import shutil
 import tempfile
 import time
@@ -51,26 +50,6 @@ def _ignore(directory: str, names: list[str]) -> set[str]:
     return skipped
 
 
-def git_diff(path: str, old: str | None, new: str) -> str:
-    """A git patch of one file (``old`` None: created). ``rules.file_diff`` where it applies;
-    new files and missing final newlines need git's own markers."""
-    if old is not None and old.endswith("\n") and new.endswith("\n"):
-        return file_diff(path, old, new)
-    lines = difflib.unified_diff(
-        (old or "").splitlines(keepends=True),
-        new.splitlines(keepends=True),
-        "/dev/null" if old is None else f"a/{path}",
-        f"b/{path}",
-    )
-    body = "".join(
-        line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines
-    )
-    if not body:
-        return ""
-    mode = "new file mode 100644\n" if old is None else ""
-    return f"diff --git a/{path} b/{path}\n{mode}{body}"
-
-
 class _Scratch:
     """A copy of the tree that edits are applied to, restored after each candidate."""
 
@@ -103,7 +82,7 @@ class _Scratch:
             new = (self.root / rel).read_bytes().decode("utf-8")
             created = rel in outcome.created_files
             old = None if created else (self.tree / rel).read_bytes().decode("utf-8")
-            parts.append(git_diff(rel, old, new))
+            parts.append(file_diff(rel, old, new))
         return "".join(parts)
 
     def reset(self, outcome: EditOutcome) -> None:

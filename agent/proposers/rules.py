@@ -32,14 +32,23 @@ class Target:
     weight: float
 
 
-def file_diff(path: str, old: str, new: str) -> str:
-    """A git-style unified diff of one file (what ``git apply`` and ``measure`` take)."""
-    body = "".join(
-        difflib.unified_diff(
-            old.splitlines(keepends=True), new.splitlines(keepends=True), f"a/{path}", f"b/{path}"
-        )
+def file_diff(path: str, old: str | None, new: str) -> str:
+    """A git-style unified diff of one file (what ``git apply`` and ``measure`` take);
+    ``old`` None creates the file. Lines without a final newline get git's marker, or the
+    last line would run into the next one."""
+    lines = difflib.unified_diff(
+        (old or "").splitlines(keepends=True),
+        new.splitlines(keepends=True),
+        "/dev/null" if old is None else f"a/{path}",
+        f"b/{path}",
     )
-    return f"diff --git a/{path} b/{path}\n{body}" if body else ""
+    body = "".join(
+        line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines
+    )
+    if not body:
+        return ""
+    mode = "new file mode 100644\n" if old is None else ""
+    return f"diff --git a/{path} b/{path}\n{mode}{body}"
 
 
 def targets_from(
