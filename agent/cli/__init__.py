@@ -14,6 +14,7 @@ from agent.cli.profile import profile_command
 from agent.cli.propose import propose_command
 from agent.cli.replay import replay_command
 from agent.cli.report import report_command
+from agent.cli.tasks import tasks_group
 from tools.errors import PerfagentError
 
 
@@ -46,3 +47,4 @@ main.add_command(propose_command)
 main.add_command(optimize_command)
 main.add_command(report_command)
 main.add_command(replay_command)
+main.add_command(tasks_group)

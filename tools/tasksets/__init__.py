@@ -1,0 +1,11 @@
+"""Import benchmark datasets (GSO, SWE-Perf, timeit-script collections) as task files.
+
+Each row becomes ``DIR/<id>.yaml`` plus ``DIR/<id>/`` (workload scripts, ``expert.diff``,
+``IMPORT_NOTES.md`` listing what was translated and what could not be); a row that cannot
+become a task is skipped with a one-line reason; ``DIR/index.json`` records both.
+"""
+
+from tools.tasksets.importer import FORMATS, Imported, ImportResult, Skipped, import_tasks
+from tools.tasksets.rows import TaskImportError
+
+__all__ = ["FORMATS", "ImportResult", "Imported", "Skipped", "TaskImportError", "import_tasks"]
