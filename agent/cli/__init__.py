@@ -7,6 +7,8 @@ import sys
 
 import click
 
+from agent.cli.app import app_group
+from agent.cli.batch import batch_command
 from agent.cli.calibrate import calibrate_command
 from agent.cli.measure import measure_command
 from agent.cli.optimize import optimize_command
@@ -48,3 +50,5 @@ main.add_command(optimize_command)
 main.add_command(report_command)
 main.add_command(replay_command)
 main.add_command(tasks_group)
+main.add_command(app_group)
+main.add_command(batch_command)

@@ -1,0 +1,205 @@
+"""A persistent job queue in SQLite, with the App's other small records (webhook deliveries
+seen, installations).
+
+A job goes ``queued`` → ``running`` → ``done`` | ``failed``. ``claim()`` takes the oldest
+queued job atomically (``BEGIN IMMEDIATE``), so several workers, threads or processes can
+share one file. ``recover()`` (at start-up) puts jobs left ``running`` by a crash back in the
+queue; finished jobs are never handed out again. ``enqueue()`` drops a job identical to one
+still pending (same ``key``: repository, target and trigger).
+
+Every call opens its own connection: simple, thread-safe, and nothing held across a crash.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+JobState = Literal["queued", "running", "done", "failed"]
+PENDING: tuple[JobState, ...] = ("queued", "running")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS jobs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    key TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('queued', 'running', 'done', 'failed')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    result TEXT,
+    created REAL NOT NULL,
+    updated REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS jobs_state ON jobs (state, id);
+CREATE UNIQUE INDEX IF NOT EXISTS jobs_pending_key ON jobs (key)
+    WHERE state IN ('queued', 'running');
+CREATE TABLE IF NOT EXISTS deliveries (id TEXT PRIMARY KEY, event TEXT, received REAL);
+CREATE TABLE IF NOT EXISTS installations (
+    id INTEGER PRIMARY KEY, account TEXT NOT NULL, updated REAL NOT NULL
+);
+"""
+
+
+@dataclass(frozen=True)
+class Job:
+    id: int
+    key: str
+    kind: str
+    payload: dict[str, Any]
+    state: JobState
+    attempts: int
+    result: dict[str, Any] | None
+    created: float
+    updated: float
+
+
+class JobQueue:
+    """The queue and records in the SQLite file ``path`` (created with its tables)."""
+
+    def __init__(self, path: Path, *, clock: Callable[[], float] = time.time) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._clock = clock
+        with self._connect() as db:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.executescript(_SCHEMA)
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
+        db.row_factory = sqlite3.Row
+        try:
+            yield db
+        finally:
+            db.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._connect() as db:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+
+    # -- jobs ----------------------------------------------------------------------------------
+    def enqueue(self, kind: str, key: str, payload: dict[str, Any]) -> tuple[Job, bool]:
+        """Queue a job; returns it and ``True``, or the identical pending job and ``False``."""
+        now = self._clock()
+        with self._transaction() as db:
+            row = db.execute(
+                "SELECT * FROM jobs WHERE key = ? AND state IN ('queued', 'running')", (key,)
+            ).fetchone()
+            if row is not None:
+                return _job(row), False
+            cursor = db.execute(
+                "INSERT INTO jobs (key, kind, payload, state, created, updated)"
+                " VALUES (?, ?, ?, 'queued', ?, ?)",
+                (key, kind, json.dumps(payload, sort_keys=True), now, now),
+            )
+            row = db.execute("SELECT * FROM jobs WHERE id = ?", (cursor.lastrowid,)).fetchone()
+            return _job(row), True
+
+    def claim(self) -> Job | None:
+        """The oldest queued job, now ``running`` with one more attempt; ``None`` if none."""
+        with self._transaction() as db:
+            row = db.execute(
+                "SELECT id FROM jobs WHERE state = 'queued' ORDER BY id LIMIT 1"
+            ).fetchone()
+            if row is None:
+                return None
+            db.execute(
+                "UPDATE jobs SET state = 'running', attempts = attempts + 1, updated = ?"
+                " WHERE id = ?",
+                (self._clock(), row["id"]),
+            )
+            return _job(db.execute("SELECT * FROM jobs WHERE id = ?", (row["id"],)).fetchone())
+
+    def finish(self, job_id: int, state: Literal["done", "failed"], result: dict[str, Any]) -> None:
+        """Record a running job's end; a job that is not running is left alone."""
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE jobs SET state = ?, result = ?, updated = ?"
+                " WHERE id = ? AND state = 'running'",
+                (state, json.dumps(result, sort_keys=True), self._clock(), job_id),
+            )
+
+    def recover(self, *, max_attempts: int = 3) -> int:
+        """Put jobs left ``running`` (a crash) back in the queue, or fail those that already
+        had ``max_attempts``; returns how many were re-queued."""
+        now = self._clock()
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE jobs SET state = 'failed', result = ?, updated = ?"
+                " WHERE state = 'running' AND attempts >= ?",
+                (json.dumps({"error": "interrupted too many times"}), now, max_attempts),
+            )
+            cursor = db.execute(
+                "UPDATE jobs SET state = 'queued', updated = ? WHERE state = 'running'", (now,)
+            )
+            return cursor.rowcount
+
+    def get(self, job_id: int) -> Job | None:
+        with self._connect() as db:
+            row = db.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        return None if row is None else _job(row)
+
+    def jobs(self, state: JobState | None = None) -> list[Job]:
+        with self._connect() as db:
+            if state is None:
+                rows = db.execute("SELECT * FROM jobs ORDER BY id").fetchall()
+            else:
+                rows = db.execute(
+                    "SELECT * FROM jobs WHERE state = ? ORDER BY id", (state,)
+                ).fetchall()
+        return [_job(row) for row in rows]
+
+    # -- deliveries and installations ---------------------------------------------------------
+    def first_delivery(self, delivery_id: str, event: str) -> bool:
+        """Record a webhook delivery; ``False`` if this id was seen before (a redelivery)."""
+        with self._transaction() as db:
+            cursor = db.execute(
+                "INSERT OR IGNORE INTO deliveries (id, event, received) VALUES (?, ?, ?)",
+                (delivery_id, event, self._clock()),
+            )
+            return cursor.rowcount == 1
+
+    def record_installation(self, installation_id: int, account: str) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO installations (id, account, updated) VALUES (?, ?, ?)"
+                " ON CONFLICT (id) DO UPDATE SET account = excluded.account,"
+                " updated = excluded.updated",
+                (installation_id, account, self._clock()),
+            )
+
+    def remove_installation(self, installation_id: int) -> None:
+        with self._transaction() as db:
+            db.execute("DELETE FROM installations WHERE id = ?", (installation_id,))
+
+    def installations(self) -> dict[int, str]:
+        with self._connect() as db:
+            rows = db.execute("SELECT id, account FROM installations ORDER BY id").fetchall()
+        return {int(row["id"]): str(row["account"]) for row in rows}
+
+
+def _job(row: sqlite3.Row) -> Job:
+    return Job(
+        id=int(row["id"]),
+        key=str(row["key"]),
+        kind=str(row["kind"]),
+        payload=json.loads(row["payload"]),
+        state=row["state"],
+        attempts=int(row["attempts"]),
+        result=None if row["result"] is None else json.loads(row["result"]),
+        created=float(row["created"]),
+        updated=float(row["updated"]),
+    )

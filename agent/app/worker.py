@@ -1,0 +1,290 @@
+"""The App's worker: one queued job at a time, from a GitHub request to a pull request.
+
+For a run: the requester's permission asked of the API (write or admin, else a refusal
+comment), a per-repository cooldown, at most one open perfagent PR per repository and
+target; the repository cloned at the ref with an installation token that lives only in the
+git process's environment (the sandboxed workload never sees it: ``tools.runner`` scrubs
+``GITHUB_*`` and ``*TOKEN*``); ``[tool.perfagent]`` read into a task; the agent run under
+the data dir. A verified speedup becomes a branch ``perfagent/<target>-<id>``, a PR and a
+successful check run on the triggering PR; anything else becomes a comment saying what was
+tried and why nothing was kept.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from agent.app import render
+from agent.app.config import AppConfig
+from agent.app.queue import Job, JobQueue
+from agent.context import Budgets, RunContext
+from agent.proposers import make_proposer
+from agent.run import new_run_id, run_graph
+from agent.target import TargetOptions, resolve_target
+from tools.bench.session import SessionConfig
+from tools.errors import PerfagentError, WorkspaceError
+from tools.github import (
+    CheckConclusion,
+    CheckOutput,
+    CheckRun,
+    GitHubApp,
+    InstallationClient,
+    RepoRef,
+    clone,
+    has_write,
+    push_branch,
+)
+from tools.github.git import auth_env
+from tools.runner import Limits, run
+from tools.taskspec import load_task
+
+logger = logging.getLogger(__name__)
+
+BRANCH_PREFIX = "perfagent/"
+CHECK_NAME = "perfagent"
+BOT_NAME = "perfagent"
+BOT_EMAIL = "perfagent[bot]@users.noreply.github.com"
+RAN = ("pull", "nothing kept")  # outcomes that used the machine (the cooldown counts them)
+RunFn = Callable[[RunContext], dict[str, Any]]
+_GIT = Limits(timeout_s=300.0, memory_mb=None, fsize_mb=None)
+
+
+class Worker:
+    """Takes jobs from ``queue`` and answers them as ``app``. ``run`` drives the agent
+    (``run_graph``); ``verdict`` and ``candidates_per_round`` are passed to each run."""
+
+    def __init__(
+        self,
+        config: AppConfig,
+        queue: JobQueue,
+        app: GitHubApp,
+        *,
+        run: RunFn = run_graph,
+        verdict: SessionConfig | None = None,
+        candidates_per_round: int = 4,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.config, self.queue, self.app = config, queue, app
+        self._run, self._verdict, self._clock = run, verdict, clock
+        self._candidates = candidates_per_round
+
+    def serve(self, stop: threading.Event, wake: threading.Event, poll_s: float = 5.0) -> None:
+        """Work until ``stop``; sleep on ``wake`` (set when a job is queued) when idle."""
+        while not stop.is_set():
+            try:
+                job = self.run_once()
+            except Exception:  # a bug in one job must not stop the service: logged, job failed
+                logger.exception("worker: job crashed")
+                continue
+            if job is None:
+                wake.wait(poll_s)
+                wake.clear()
+
+    def run_once(self) -> Job | None:
+        """Claim and answer one job; ``None`` when the queue is empty."""
+        job = self.queue.claim()
+        if job is None:
+            return None
+        try:
+            result = self.handle(job)
+        except PerfagentError as exc:
+            self.queue.finish(job.id, "failed", {"outcome": "error", "error": str(exc)})
+            self._try_comment(job, f"perfagent stopped: {exc}")
+        except BaseException as exc:
+            self.queue.finish(job.id, "failed", {"outcome": "crash", "error": repr(exc)[:500]})
+            raise
+        else:
+            self.queue.finish(job.id, "done", result)
+        return self.queue.get(job.id)
+
+    def handle(self, job: Job) -> dict[str, Any]:
+        p = job.payload
+        repo, number = RepoRef.parse(str(p["repo"])), int(p["number"])
+        gh = self.app.installation(int(p["installation_id"]))
+        if job.kind == "refuse":
+            self._comment(gh, repo, number, f"perfagent cannot run this: {p['reason']}")
+            return {"outcome": "refused", "reason": str(p["reason"])}
+        requester = str(p["requester"])
+        permission = gh.permission(repo, requester)
+        if not has_write(permission):
+            reason = f"@{requester} has {permission} permission; runs need write or admin"
+            self._comment(gh, repo, number, f"perfagent will not run: {reason}.")
+            return {"outcome": "refused", "reason": reason}
+        if p.get("comment_id"):
+            gh.add_reaction(repo, int(p["comment_id"]), "eyes")
+        wait = self._cooldown_left(str(repo), job.id)
+        if wait > 0:
+            reason = f"{repo} was optimised recently; try again in {wait / 60:.0f} min"
+            self._comment(gh, repo, number, f"perfagent will not run yet: {reason}.")
+            return {"outcome": "cooldown", "reason": reason}
+        repository = gh.repository(repo)
+        head_sha: str | None = None
+        if p["is_pull"]:
+            pr = gh.pull(repo, number)
+            if pr.head.repo is None or pr.head.repo.full_name != repository.full_name:
+                reason = "pull requests from forks are not optimised"
+                self._comment(gh, repo, number, f"perfagent will not run: {reason}.")
+                return {"outcome": "refused", "reason": reason}
+            ref, base, head_sha = pr.head.sha, pr.head.ref, pr.head.sha
+        else:
+            ref = base = repository.default_branch
+        check = None
+        if head_sha is not None:
+            output = CheckOutput("perfagent is measuring", f"Requested by @{requester}.")
+            check = gh.create_check_run(
+                repo, name=CHECK_NAME, head_sha=head_sha, status="in_progress", output=output
+            )
+        work = self.config.data_dir / "work" / f"job-{job.id}"
+        shutil.rmtree(work, ignore_errors=True)
+        try:
+            dest = work / repo.name
+            sha = clone(repository.clone_url, ref, dest, gh.token())
+            return self._optimize(job, gh, repo, dest, sha, base, check)
+        except PerfagentError as exc:
+            if check is not None:
+                self._finish_check(gh, repo, check, "failure", "perfagent stopped", str(exc))
+            raise
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+
+    # -- one run -------------------------------------------------------------------------------
+    def _optimize(
+        self,
+        job: Job,
+        gh: InstallationClient,
+        repo: RepoRef,
+        dest: Path,
+        sha: str,
+        base: str,
+        check: CheckRun | None,
+    ) -> dict[str, Any]:
+        p, number = job.payload, int(job.payload["number"])
+        staging = self.config.runs_dir / ".staging" / f"job-{job.id}"
+        shutil.rmtree(staging, ignore_errors=True)
+        task_file = resolve_target(str(dest), TargetOptions(ref=sha), staging)
+        task_id = load_task(task_file).id
+        prefix = f"{BRANCH_PREFIX}{task_id}-"
+        already = gh.open_pulls(repo, head_prefix=prefix)
+        if already:
+            reason = f"#{already[0].number} is still open for {task_id}"
+            self._comment(gh, repo, number, f"perfagent will not run: {reason}.")
+            if check is not None:
+                self._finish_check(gh, repo, check, "neutral", "perfagent skipped", reason)
+            shutil.rmtree(staging, ignore_errors=True)
+            return {"outcome": "already open", "pull": already[0].number}
+        run_id = new_run_id(task_id)
+        run_dir = self.config.runs_dir / run_id
+        run_dir.mkdir(parents=True)
+        task_file = task_file.rename(run_dir / "task.yaml")
+        shutil.rmtree(staging, ignore_errors=True)
+        options = p["options"]
+        model = str(options["model"])
+        budgets = Budgets(max_iterations=int(options["max_iterations"]), target=options["target"])
+        ctx = RunContext(
+            task_file=task_file,
+            run_dir=run_dir,
+            run_id=run_id,
+            proposer=make_proposer(model),
+            proposer_spec=model,
+            budgets=budgets,
+            candidates_per_round=self._candidates,
+            verdict=self._verdict or SessionConfig(),
+            workdir_parent=dest.parent,
+        )
+        doc = self._run(ctx)
+        summary = {"run_id": run_id, "speedup": (doc.get("final") or {}).get("speedup")}
+        why = self.unverified_reason(doc)
+        if why is not None:
+            self._comment(gh, repo, number, render.nothing_kept(doc, why), marked=False)
+            if check is not None:
+                self._finish_check(gh, repo, check, "neutral", "perfagent kept nothing", why)
+            return {"outcome": "nothing kept", "reason": why, **summary}
+        branch = f"{prefix}{run_id.rsplit('-', 1)[-1]}"
+        title = f"perfagent: {task_id} {render.result_line(doc).split(' (')[0]}"
+        self._commit(dest, branch, str(doc["final"]["patch"]), title, dest.parent / "patch.diff")
+        push_branch(dest, branch, gh.token())
+        body = render.pull_body(doc, trigger=f"asked by @{p['requester']}", commit=sha)
+        pr = gh.create_pull(repo, title=title, head=branch, base=base, body=body)
+        line = render.result_line(doc)
+        self._comment(gh, repo, number, f"perfagent opened #{pr.number}: {line}.")
+        if check is not None:
+            self._finish_check(gh, repo, check, "success", title, f"{line}\n\n{pr.html_url}")
+        return {"outcome": "pull", "pull": pr.number, "branch": branch, **summary}
+
+    def unverified_reason(self, doc: dict[str, Any]) -> str | None:
+        """Why a run's result is not worth a pull request, or ``None`` if it is."""
+        final = doc.get("final") or {}
+        speedup = final.get("speedup")
+        if doc.get("status") != "done":
+            return f"the run {doc.get('status')}: {doc.get('error')}"
+        if not final.get("patch"):
+            return "no edit was kept"
+        if final.get("verdict") != "faster":
+            return f"the final verdict was {final.get('verdict')}, not faster"
+        if final.get("equivalent") is not True:
+            return "the outputs were not shown identical to the original's"
+        if final.get("tests_passed") is not True:
+            return "the tests did not pass"
+        if final.get("flags"):
+            return "the reward-hack guard flagged the change: " + "; ".join(final["flags"])
+        if not isinstance(speedup, int | float) or speedup < self.config.min_speedup:
+            return f"the speedup {speedup} is below {self.config.min_speedup}"
+        return None
+
+    def _cooldown_left(self, repo: str, job_id: int) -> float:
+        now, last = self._clock(), None
+        for job in self.queue.jobs("done"):
+            ran = (job.result or {}).get("outcome") in RAN
+            if job.id != job_id and job.payload.get("repo") == repo and ran:
+                last = job.updated if last is None else max(last, job.updated)
+        return 0.0 if last is None else self.config.cooldown_s - (now - last)
+
+    # -- GitHub and git --------------------------------------------------------------------------
+    def _comment(
+        self, gh: InstallationClient, repo: RepoRef, number: int, text: str, marked: bool = True
+    ) -> None:
+        gh.create_comment(repo, number, f"{render.MARKER}\n{text}" if marked else text)
+
+    def _try_comment(self, job: Job, text: str) -> None:
+        try:
+            p = job.payload
+            gh = self.app.installation(int(p["installation_id"]))
+            self._comment(gh, RepoRef.parse(str(p["repo"])), int(p["number"]), text)
+        except PerfagentError:
+            logger.warning("job %d: could not comment the error", job.id)
+
+    def _finish_check(
+        self,
+        gh: InstallationClient,
+        repo: RepoRef,
+        check: CheckRun,
+        conclusion: CheckConclusion,
+        title: str,
+        summary: str,
+    ) -> None:
+        output = CheckOutput(title[:200], summary)
+        gh.update_check_run(repo, check.id, conclusion=conclusion, output=output)
+
+    def _commit(self, dest: Path, branch: str, patch: str, title: str, patch_file: Path) -> None:
+        patch_file.write_text(patch, encoding="utf-8")
+        identity = ["-c", f"user.name={BOT_NAME}", "-c", f"user.email={BOT_EMAIL}"]
+        steps = {
+            "checkout": ["checkout", "--quiet", "-b", branch],
+            "apply": ["apply", "--index", "--", str(patch_file)],
+            "commit": [*identity, "commit", "--quiet", "--no-verify", "-m", title],
+        }
+        for name, argv in steps.items():
+            result = run(
+                ["git", "-c", "core.hooksPath=/dev/null", *argv],
+                cwd=dest,
+                env=auth_env("", None),
+                limits=_GIT,
+            )
+            if not result.ok:
+                raise WorkspaceError(f"git {name} in {dest}: {result.summary()}")

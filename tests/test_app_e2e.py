@@ -1,0 +1,189 @@
+"""The App end to end against the fake GitHub: a signed ``/perfagent optimize`` comment on a
+pull request → webhook → queue → worker (real clone, real agent run with a scripted model)
+→ a branch, a pull request with the measurements, a check run; a second identical comment
+opens no second PR; a read-only commenter is refused."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from agent.app.config import AppConfig
+from agent.app.queue import JobQueue
+from agent.app.server import create_app
+from agent.app.webhooks import signature
+from agent.app.worker import Worker
+from tests.conftest import SLOW_MODULE, TEST_FILE, WORKLOAD
+from tests.github.fake import FakeGitHub
+from tests.test_agent_loop import GOOD
+from tests.test_app_webhooks import examples
+from tools.bench.session import SessionConfig
+from tools.github import GitHubApp
+from tools.runner import run
+
+pytest_plugins = ["tests.github.fixtures"]
+pytestmark = pytest.mark.slow
+
+SECRET = "e2e-secret"
+CALC = "octo/calc"
+PYPROJECT = """\
+[project]
+name = "calc"
+version = "0"
+
+[tool.perfagent]
+workload = "bench/workload.py"
+tests = ["python -m pytest -q -p no:cacheprovider tests"]
+"""
+
+
+@pytest.fixture
+def world(
+    fake_github: FakeGitHub, github_app: GitHubApp, tmp_path: Path
+) -> Iterator[tuple[FakeGitHub, TestClient, Worker, JobQueue]]:
+    files = {
+        "pyproject.toml": PYPROJECT,
+        "calc.py": textwrap.dedent(SLOW_MODULE),
+        "tests/test_calc.py": textwrap.dedent(TEST_FILE),
+        "bench/workload.py": textwrap.dedent(WORKLOAD),
+    }
+    fake_github.add_repo(CALC, files=files)
+    for inst in fake_github.installations.values():
+        inst.repos.add(CALC)
+    fake_github.set_role(CALC, "alice", "write")
+    fake_github.set_role(CALC, "bob", "read")
+    fake_github.git.commit(CALC, "feature", {"NOTES.md": "speed\n"}, "notes", parent="main")
+    script = tmp_path / "script.json"
+    script.write_text(json.dumps([GOOD]))
+    model = f"fake:{script}"
+    config = AppConfig(
+        app_id=1,
+        private_key_path=tmp_path / "unused.pem",
+        webhook_secret=SECRET,
+        data_dir=tmp_path / "data",
+        default_model=model,
+        allowed_models=(model,),
+        api_url=fake_github.api_url,
+        cooldown_s=0.0,
+    )
+    queue = JobQueue(config.queue_path)
+    worker = Worker(
+        config,
+        queue,
+        github_app,
+        verdict=SessionConfig(max_runs=30),
+        candidates_per_round=1,
+    )
+    with TestClient(create_app(config, queue)) as client:
+        yield fake_github, client, worker, queue
+
+
+def comment_on(fake: FakeGitHub, client: TestClient, number: int, login: str, text: str) -> Any:
+    comment = fake.add_comment(CALC, number, text, login)
+    payload = json.loads(json.dumps(examples("issue_comment")[3]))
+    payload["repository"]["full_name"] = CALC
+    payload["installation"]["id"] = next(iter(fake.installations))
+    payload["issue"]["number"] = number
+    payload["issue"]["pull_request"] = {"url": f"{fake.api_url}/repos/{CALC}/pulls/{number}"}
+    payload["comment"].update(id=comment.id, body=text)
+    payload["comment"]["user"]["login"] = login
+    body = json.dumps(payload).encode()
+    headers = {
+        "X-GitHub-Event": "issue_comment",
+        "X-GitHub-Delivery": str(uuid.uuid4()),
+        "X-Hub-Signature-256": signature(SECRET, body),
+    }
+    return client.post("/webhook", content=body, headers=headers)
+
+
+def bot_comments(fake: FakeGitHub, number: int) -> list[str]:
+    return [
+        c.body for c in fake.comments.values() if c.issue_number == number and "[bot]" in c.user
+    ]
+
+
+def test_a_comment_becomes_one_pull_request_with_measurements_and_a_check(
+    world: tuple[FakeGitHub, TestClient, Worker, JobQueue], github_app: GitHubApp
+) -> None:
+    fake, client, worker, queue = world
+    trigger = fake.open_pull(CALC, head="feature", base="main", title="notes", user="alice")
+
+    assert (
+        comment_on(
+            fake, client, trigger.number, "alice", "/perfagent optimize --max-iterations 1"
+        ).status_code
+        == 202
+    )
+    job = worker.run_once()
+    assert job is not None and job.state == "done", job
+    assert job.result is not None and job.result["outcome"] == "pull", job.result
+
+    ours = [p for p in fake.pulls[CALC] if p.head.startswith("perfagent/")]
+    assert len(ours) == 1
+    pr = ours[0]
+    assert pr.head == job.result["branch"] and pr.head.startswith("perfagent/calc-")
+    assert pr.base == "feature"  # into the pull request that asked for it
+    assert pr.body is not None
+    for part in (
+        "## Measurements",
+        "| workload |",
+        "## Tests",
+        "## Hotspots before",
+        "## Candidates",
+        "faster",
+    ):
+        assert part in pr.body, part
+    # The branch holds the kept edit, committed by the bot on top of the PR's head.
+    pushed = fake.git.branch_sha(CALC, pr.head)
+    assert pushed is not None
+    bare = fake.git.path(CALC)
+    show = run(["git", "show", "--format=%an <%ae>|%P", pr.head], cwd=bare)
+    assert show.ok, show.summary()
+    author, parent = show.stdout.splitlines()[0].split("|")
+    assert author == "perfagent <perfagent[bot]@users.noreply.github.com>"
+    assert parent == trigger.head_sha
+    assert "+    return sum(i * i for i in range(n))" in show.stdout
+    # The check run on the triggering PR's head succeeded; the trigger got a link.
+    [check] = [c for c in fake.check_runs.values() if c.head_sha == trigger.head_sha]
+    assert (check.name, check.conclusion) == ("perfagent", "success")
+    assert any(f"opened #{pr.number}" in text for text in bot_comments(fake, trigger.number))
+    # The installation token was never written under the data dir.
+    token = github_app.installation_token(next(iter(fake.installations))).token.encode()
+    data_dir = worker.config.data_dir
+    assert not [p for p in data_dir.rglob("*") if p.is_file() and token in p.read_bytes()]
+
+    # The same request again: a new job, but no second PR while the first is open.
+    assert (
+        comment_on(
+            fake, client, trigger.number, "alice", "/perfagent optimize --max-iterations 1"
+        ).status_code
+        == 202
+    )
+    again = worker.run_once()
+    assert again is not None and again.result is not None
+    assert (again.state, again.result["outcome"]) == ("done", "already open")
+    assert len([p for p in fake.pulls[CALC] if p.head.startswith("perfagent/")]) == 1
+    assert worker.run_once() is None
+    assert queue.jobs("queued") == []
+    print(f"fake GitHub validated {fake.validated} requests")
+
+
+def test_a_read_only_commenter_is_refused_by_the_api_permission(
+    world: tuple[FakeGitHub, TestClient, Worker, JobQueue],
+) -> None:
+    fake, client, worker, _queue = world
+    trigger = fake.open_pull(CALC, head="feature", base="main", title="notes", user="bob")
+    assert comment_on(fake, client, trigger.number, "bob", "/perfagent optimize").status_code == 202
+    job = worker.run_once()
+    assert job is not None and job.result is not None
+    assert (job.state, job.result["outcome"]) == ("done", "refused")
+    assert any("@bob has read permission" in text for text in bot_comments(fake, trigger.number))
+    assert [p for p in fake.pulls[CALC] if p.head.startswith("perfagent/")] == []
+    assert fake.check_runs == {}

@@ -1,0 +1,107 @@
+"""The App's SQLite job queue: states, atomic claims, de-duplication, crash recovery."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from agent.app.queue import JobQueue
+
+
+def test_a_job_goes_queued_running_done_with_its_result(tmp_path: Path) -> None:
+    queue = JobQueue(tmp_path / "q.sqlite", clock=iter(range(100)).__next__)
+    job, created = queue.enqueue("optimize", "octo/widgets#1", {"repo": "octo/widgets"})
+    assert created
+    assert (job.state, job.attempts, job.created) == ("queued", 0, 0.0)
+    claimed = queue.claim()
+    assert claimed is not None
+    assert (claimed.id, claimed.state, claimed.attempts) == (job.id, "running", 1)
+    assert queue.claim() is None
+    queue.finish(job.id, "done", {"pull": 5})
+    done = queue.get(job.id)
+    assert done is not None
+    assert (done.state, done.result, done.payload) == (
+        "done",
+        {"pull": 5},
+        {"repo": "octo/widgets"},
+    )
+    assert done.updated > done.created
+
+
+def test_identical_pending_jobs_are_one_job_but_a_finished_one_can_be_asked_again(
+    tmp_path: Path,
+) -> None:
+    queue = JobQueue(tmp_path / "q.sqlite")
+    first, _ = queue.enqueue("optimize", "k", {"n": 1})
+    again, created = queue.enqueue("optimize", "k", {"n": 2})
+    assert (again.id, created) == (first.id, False)
+    assert queue.claim() is not None
+    assert queue.enqueue("optimize", "k", {})[1] is False  # still pending while running
+    queue.finish(first.id, "failed", {"error": "x"})
+    later, created = queue.enqueue("optimize", "k", {})
+    assert created and later.id != first.id
+    assert queue.enqueue("optimize", "other", {})[1]
+
+
+def test_a_job_left_running_by_a_crash_is_requeued_and_completes_once(tmp_path: Path) -> None:
+    path = tmp_path / "q.sqlite"
+    crashed = JobQueue(path)
+    job, _ = crashed.enqueue("optimize", "k", {})
+    finished, _ = crashed.enqueue("optimize", "k2", {})
+    assert crashed.claim() is not None  # the worker dies while running `job`
+    assert crashed.claim() is not None
+    crashed.finish(finished.id, "done", {})
+
+    restarted = JobQueue(path)
+    assert restarted.recover() == 1
+    again = restarted.claim()
+    assert again is not None
+    assert (again.id, again.attempts) == (job.id, 2)
+    restarted.finish(job.id, "done", {"ok": True})
+    assert restarted.claim() is None
+    assert restarted.recover() == 0  # finished jobs are never repeated
+    assert [(j.id, j.state) for j in restarted.jobs()] == [(job.id, "done"), (finished.id, "done")]
+
+
+def test_a_job_interrupted_too_often_fails_instead_of_looping(tmp_path: Path) -> None:
+    queue = JobQueue(tmp_path / "q.sqlite")
+    job, _ = queue.enqueue("optimize", "k", {})
+    for _ in range(3):
+        assert queue.claim() is not None
+        queue.recover(max_attempts=3)
+    final = queue.get(job.id)
+    assert final is not None
+    assert (final.state, final.attempts) == ("failed", 3)
+    assert final.result == {"error": "interrupted too many times"}
+
+
+def test_concurrent_claims_hand_out_each_job_once(tmp_path: Path) -> None:
+    path = tmp_path / "q.sqlite"
+    queue = JobQueue(path)
+    ids = {queue.enqueue("optimize", f"k{i}", {})[0].id for i in range(40)}
+    claimed: list[int] = []
+    lock = threading.Lock()
+
+    def work() -> None:
+        mine = JobQueue(path)
+        while (job := mine.claim()) is not None:
+            with lock:
+                claimed.append(job.id)
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(claimed) == sorted(ids)
+
+
+def test_deliveries_and_installations(tmp_path: Path) -> None:
+    queue = JobQueue(tmp_path / "q.sqlite")
+    assert queue.first_delivery("d1", "ping")
+    assert not queue.first_delivery("d1", "ping")
+    queue.record_installation(3, "octo")
+    queue.record_installation(3, "octo-renamed")
+    assert queue.installations() == {3: "octo-renamed"}
+    queue.remove_installation(3)
+    assert queue.installations() == {}
