@@ -240,6 +240,7 @@ def _workload_result(
         rounds=result.rounds,
         elapsed_s=result.elapsed_s,
         stopped=result.stopped,
+        base_values=result.values("base"),
     )
     for name, comparison in result.comparisons.items():
         samples = result.samples[name]
@@ -256,6 +257,7 @@ def _workload_result(
             max_rss_kb=int(_median([s.max_rss_kb for s in samples])),
             equivalent=equivalent,
             equivalence_detail=detail,
+            values=result.values(name),
         )
     return out
 

@@ -22,6 +22,7 @@ class VariantResult:
     max_rss_kb: int
     equivalent: bool | None
     equivalence_detail: str = ""
+    values: list[float] = field(default_factory=list)  # every run's value, in run order
 
 
 @dataclass
@@ -36,6 +37,7 @@ class WorkloadResult:
     elapsed_s: float
     stopped: str
     variants: dict[str, VariantResult] = field(default_factory=dict)
+    base_values: list[float] = field(default_factory=list)  # every base run's value
 
 
 @dataclass

@@ -1,0 +1,388 @@
+"""perfagent batch: results file, planning, engines, summaries; then real batches of tiny
+projects with a scripted model, on a pinned local pool and on a real Dask LocalCluster."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from agent.batch.engines import free_cores, pick_cores, quiet_core_warning
+from agent.batch.jobs import RunSettings
+from agent.batch.metrics import compute
+from agent.batch.results import ResultsFile, row_from_trajectory
+from agent.batch.runner import check_batch_file, plan
+from agent.batch.summary import render_html, share_plot
+from agent.cli import main
+from agent.cli.batch import batch_command
+from tests.conftest import FAST_MODULE, ROOT, SLOW_MODULE, TEST_FILE, WORKLOAD, unified_diff
+from tests.test_agent_loop import GOOD
+
+# The batch command as the perfagent group runs it (errors → one line, exit 2), whether or
+# not the group registers it yet.
+CLI = type(main)(name="perfagent", commands=[batch_command])
+RUN_CLI = (
+    "import sys; from agent.cli import main; from agent.cli.batch import batch_command; "
+    "main.add_command(batch_command); main()"
+)
+
+# A second project the scripted edit does not fit: the run keeps nothing.
+OTHER_MODULE = '''
+def total(n):
+    """Sum of squares, one list copy per step."""
+    values = []
+    for i in range(n):
+        values = [*values, i * i]
+    return sum(values)
+'''
+
+
+def write_task(
+    root: Path, task_id: str, module: str = SLOW_MODULE, expert: str = FAST_MODULE
+) -> Path:
+    """conftest's tiny project (slow module, fast expert) under ``root`` with its own id."""
+    repo = root / "proj"
+    (repo / "tests").mkdir(parents=True)
+    (repo / "calc.py").write_text(textwrap.dedent(module))
+    (repo / "tests" / "test_calc.py").write_text(textwrap.dedent(TEST_FILE))
+    (root / "workload.py").write_text(textwrap.dedent(WORKLOAD))
+    (root / "expert.diff").write_text(unified_diff("calc.py", module, expert))
+    spec = {
+        "id": task_id,
+        "repo": "proj",
+        "workload": {"kind": "python", "file": "workload.py", "repeat": 3},
+        "tests": ["python -m pytest -q -p no:cacheprovider tests"],
+        "limits": {"timeout_s": 60, "memory_mb": 2048},
+        "expert": {"patch": "expert.diff"},
+    }
+    path = root / "task.yaml"
+    path.write_text(yaml.safe_dump(spec))
+    return path
+
+
+def lines(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def verdicts(rows: list[dict[str, Any]]) -> dict[tuple[str, int], str | None]:
+    return {(r["task"], r["k"]): r["verdict"] for r in rows}
+
+
+# ---- fast: the pieces ----
+
+
+def test_results_file_keeps_the_last_line_per_pair_and_survives_a_torn_line(
+    tmp_path: Path,
+) -> None:
+    store = ResultsFile(tmp_path / "results.jsonl")
+    store.append({"task": "a", "k": 0, "verdict": "same"})
+    with store.path.open("a") as handle:
+        handle.write('{"task": "a", "k": 1, "verd')  # a kill in the middle of a write
+    store.append({"task": "a", "k": 0, "verdict": "faster"})
+    store.append({"task": "b", "k": 0, "verdict": None})
+    assert store.read() == {
+        ("a", 0): {"task": "a", "k": 0, "verdict": "faster"},
+        ("b", 0): {"task": "b", "k": 0, "verdict": None},
+    }
+    assert len(store.path.read_text().splitlines()) == 4
+
+
+def test_a_row_from_a_trajectory(tmp_path: Path) -> None:
+    workload = {"variants": {"candidate": {"ci": [2.0, 4.0]}}}
+    doc = {
+        "run_id": "r1",
+        "status": "done",
+        "stop_reason": "max iterations",
+        "error": None,
+        "usage": {"cost_usd": 0.25, "calls": 3},
+        "timings": [{"wall_s": 1.5}, {"wall_s": 2.5}],
+        "final": {
+            "patch": "diff --git a/x b/x\n",
+            "speedup": 3.0,
+            "ci": [2.0, 4.0],
+            "verdict": "faster",
+            "equivalent": True,
+            "tests_passed": True,
+            "expert_speedup": 2.5,
+            "expert_ci": [2.0, 3.0],
+            "expert_verdict": "faster",
+            "gso_opt": True,
+            "flags": ["f"],
+            "report": {"workloads": [workload, workload]},
+        },
+    }
+    row = row_from_trajectory(doc, task="t", k=1, trajectory=tmp_path / "t.traj.json")
+    row.pop("finished")
+    assert row == {
+        "task": "t",
+        "k": 1,
+        "status": "done",
+        "run_id": "r1",
+        "applied": True,
+        "speedup": 3.0,
+        "ci": [2.0, 4.0],
+        "verdict": "faster",
+        "equivalent": True,
+        "tests_passed": True,
+        "expert_speedup": 2.5,
+        "expert_ci": [2.0, 3.0],
+        "expert_verdict": "faster",
+        "gso_opt": True,
+        "delta": 0.5,  # 1 − 1/2 on each workload
+        "delta_source": "ci",
+        "flags": ["f"],
+        "stop_reason": "max iterations",
+        "cost_usd": 0.25,
+        "calls": 3,
+        "wall_s": 4.0,
+        "trajectory": str(tmp_path / "t.traj.json"),
+        "error": None,
+    }
+    failed = row_from_trajectory(None, task="t", k=0, trajectory=tmp_path / "x", error="boom")
+    assert (failed["status"], failed["applied"], failed["error"]) == ("failed", False, "boom")
+
+
+def test_cores_and_the_quiet_core_warning() -> None:
+    assert pick_cores(2, [0, 1, 2, 3]) == [2, 3]
+    assert pick_cores(3, [0, 1]) == [0, 1, 0]
+    assert free_cores(cpu_count=4, load=2.5) == 1.5
+    assert free_cores(cpu_count=2, load=3.0) == 0.0
+    assert quiet_core_warning(1, 1.5) is None
+    assert quiet_core_warning(2, 1.5) == (
+        "warning: timing needs a quiet core per worker: 2 worker(s) but only 1.5 core(s) "
+        "free (cpu count minus load average); verdicts may come out inconclusive or noisy"
+    )
+
+
+def test_plan_skips_finished_pairs_and_runs_every_task_once_before_repeating(
+    tmp_path: Path,
+) -> None:
+    tasks = {"a": tmp_path / "a.yaml", "b": tmp_path / "b.yaml"}
+    jobs = plan(tasks, tmp_path, RunSettings(), 3, done={("a", 0), ("b", 1)})
+    assert [(j.task, j.k) for j in jobs] == [("b", 0), ("a", 1), ("a", 2), ("b", 2)]
+    assert jobs[0].run_dir == str(tmp_path / "runs" / "b" / "run-0")
+    assert jobs[0].label == "b run 0"
+
+
+def test_a_batch_dir_refuses_other_settings_unless_redo(tmp_path: Path) -> None:
+    check_batch_file(tmp_path, RunSettings(model="rules"), redo=False)
+    check_batch_file(tmp_path, RunSettings(model="rules"), redo=False)  # same: fine
+    with pytest.raises(Exception, match=r"other settings \(candidates, model\)"):
+        check_batch_file(tmp_path, RunSettings(model="fake:x", candidates=2), redo=False)
+    check_batch_file(tmp_path, RunSettings(model="fake:x"), redo=True)
+
+
+def test_cli_errors_are_one_line(tmp_path: Path) -> None:
+    task = write_task(tmp_path / "a", "calc")
+    runner = CliRunner()
+    result = runner.invoke(CLI, ["batch", str(task), "--engine", "dask", "--out", str(tmp_path)])
+    assert result.exit_code == 2
+    assert result.output == ("perfagent: error: --engine dask needs --scheduler tcp://HOST:PORT\n")
+    result = runner.invoke(
+        CLI, ["batch", str(task), "--model", "fake:/no/script.json", "--out", str(tmp_path)]
+    )
+    assert result.exit_code == 2
+    assert result.output.startswith("perfagent: error: fake:/no/script.json: cannot read")
+    assert not (tmp_path / "batch.json").exists()  # stopped before any run started
+    twin = write_task(tmp_path / "b", "calc")
+    result = runner.invoke(CLI, ["batch", str(task), str(twin), "--out", str(tmp_path)])
+    assert result.exit_code == 2
+    assert result.output == (f"perfagent: error: {twin}: task id 'calc' is also the id of {task}\n")
+
+
+def test_summary_page_is_self_contained_and_escaped(tmp_path: Path) -> None:
+    rows = [
+        {"task": "<b>x</b>", "k": 0, "status": "done", "applied": True, "speedup": 2.0,
+         "ci": [1.8, 2.2], "verdict": "faster", "equivalent": True, "tests_passed": True,
+         "expert_speedup": 2.5, "gso_opt": False, "delta": 0.4, "flags": [], "cost_usd": 0.0,
+         "wall_s": 3.0, "trajectory": str(tmp_path / "runs/x/run-0/x.traj.json")},
+    ]  # fmt: skip
+    page = render_html({"out": str(tmp_path)}, compute(rows, ["<b>x</b>"], 1), rows, [], tmp_path)
+    assert not re.search(r"<script|\bsrc=|\bhref=|url\(", page)
+    assert "&lt;b&gt;x&lt;/b&gt;" in page and "<b>x</b>" not in page
+    assert "runs/x/run-0/x.traj.json" in page and "80.0%" in page  # share 2.0 / 2.5
+    svg = share_plot([0.8])
+    assert svg.startswith("<svg") and "median 0.800" in svg
+
+
+# ---- slow: real batches ----
+
+
+def invoke(args: list[str]) -> dict[str, Any]:
+    result = CliRunner().invoke(CLI, args)
+    assert result.exit_code == 0, result.output
+    data: dict[str, Any] = json.loads(result.stdout)
+    return data
+
+
+def wait_for(check: Callable[[], Any], timeout: float = 900, what: str = "") -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = check()
+        if found:
+            return found
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.fixture
+def batch_args(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Two tiny tasks and a scripted model: ``calc`` takes the edit (faster), ``squares``
+    does not fit it (nothing kept). Work dirs of every worker go under tmp_path."""
+    (tmp_path / "tmp").mkdir()
+    monkeypatch.setenv("TMPDIR", str(tmp_path / "tmp"))
+    script = tmp_path / "script.json"
+    script.write_text(json.dumps([GOOD]))
+    calc = write_task(tmp_path / "calc", "calc")
+    squares = write_task(tmp_path / "sq", "squares", OTHER_MODULE)
+    return [
+        "batch", str(calc), str(squares), "--model", f"fake:{script}", "--k", "2",
+        "--max-iterations", "1", "--candidates", "1", "--no-judge",
+    ]  # fmt: skip
+
+
+EXPECTED = {
+    ("calc", 0): "faster",
+    ("calc", 1): "faster",
+    ("squares", 0): None,
+    ("squares", 1): None,
+}
+KEY = re.compile(r"^perfagent-(.+)-run-(\d+)-[0-9a-f]{8}$")
+
+
+def _kill_a_busy_worker(client: Any, out: Path) -> tuple[str, int]:
+    """SIGKILL the worker process of a run that has checkpointed a step; its pair."""
+
+    def busy() -> tuple[str, tuple[str, int]] | None:
+        for address, keys in client.processing().items():
+            for key in keys:
+                match = KEY.match(str(key))
+                if match:
+                    task, k = match.group(1), int(match.group(2))
+                    if (out / "runs" / task / f"run-{k}" / f"{task}.traj.json").exists():
+                        return address, (task, k)
+        return None
+
+    address, (task, k) = wait_for(busy, what="a run with a checkpoint")
+    pid = client.run(os.getpid, workers=[address])[address]
+    os.kill(pid, signal.SIGKILL)
+    return str(task), int(k)
+
+
+@pytest.mark.slow
+def test_local_and_dask_batches_agree_and_a_lost_worker_is_not_counted_twice(
+    tmp_path: Path, batch_args: list[str]
+) -> None:
+    distributed: Any = importlib.import_module("distributed")  # untyped: imported as Any
+    local = invoke([*batch_args, "--workers", "2", "--out", str(tmp_path / "local"), "--json"])
+    assert verdicts(local["rows"]) == EXPECTED
+    assert {r["status"] for r in local["rows"]} == {"done"}
+    assert all(len(r["cpus"]) == 1 for r in local["rows"])  # each worker pinned to a core
+    assert local["metrics"]["opt_at_k"] in (0.0, 0.5)  # calc's gso_opt depends on noise
+    assert local["metrics"]["swe_perf"]["apply"] == 0.5  # calc applies, squares keeps nothing
+    for task, k in EXPECTED:
+        assert (tmp_path / "local" / "runs" / task / f"run-{k}" / f"{task}.traj.json").exists()
+    page = (tmp_path / "local" / "summary.html").read_text()
+    assert "<svg" in page and "<script" not in page
+
+    out = tmp_path / "dask"
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, resources={"perfagent": 1},
+            host="127.0.0.1", dashboard_address=None,
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):  # fmt: skip
+        args = [*batch_args, "--engine", "dask", "--scheduler", cluster.scheduler_address]
+        log = tmp_path / "dask-batch.log"
+        with log.open("wb") as errors:
+            process = subprocess.Popen(
+                [sys.executable, "-c", RUN_CLI, *args, "--out", str(out), "--json"],
+                cwd=ROOT, stdout=subprocess.PIPE, stderr=errors, start_new_session=True,
+            )  # fmt: skip
+            try:
+                killed = _kill_a_busy_worker(client, out)
+                stdout, _ = process.communicate(timeout=1200)
+            finally:
+                if process.poll() is None:
+                    os.killpg(process.pid, signal.SIGKILL)
+    assert process.returncode == 0, log.read_text()
+    result = json.loads(stdout)
+    assert verdicts(result["rows"]) == verdicts(local["rows"]) == EXPECTED
+    written = lines(out / "results.jsonl")
+    assert sorted((r["task"], r["k"]) for r in written) == sorted(EXPECTED)  # once each
+    [retried] = [r for r in written if (r["task"], r["k"]) == killed]
+    assert retried["resumed"] is True and retried["status"] == "done"
+
+
+@pytest.mark.slow
+def test_a_killed_batch_resumes_without_redoing_finished_runs(
+    tmp_path: Path, batch_args: list[str]
+) -> None:
+    out = tmp_path / "out"
+    args = [*batch_args[:2], *batch_args[3:], "--workers", "1", "--out", str(out)]  # calc only
+    results = out / "results.jsonl"
+    second = out / "runs" / "calc" / "run-1" / "calc.traj.json"
+    process = subprocess.Popen(
+        [sys.executable, "-c", RUN_CLI, *args],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+    try:
+        wait_for(
+            lambda: results.exists() and results.read_text().endswith("\n") and second.exists(),
+            what="the first result and the second run's first checkpoint",
+        )
+    finally:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+    [first] = lines(results)
+    assert (first["task"], first["k"], first["verdict"]) == ("calc", 0, "faster")
+    first_traj = Path(first["trajectory"])
+    before = (first_traj.read_text(), first_traj.stat().st_mtime_ns)
+
+    result = invoke([*args, "--json"])
+    assert (result["ran"], result["skipped"]) == (1, 1)
+    written = lines(results)
+    assert written[0] == first and len(written) == 2
+    assert (written[1]["k"], written[1]["resumed"], written[1]["verdict"]) == (1, True, "faster")
+    assert (first_traj.read_text(), first_traj.stat().st_mtime_ns) == before
+    assert verdicts(result["rows"]) == {("calc", 0): "faster", ("calc", 1): "faster"}
+
+
+@pytest.mark.slow
+def test_oracle_tells_which_experts_reproduce_here(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "tmp").mkdir()
+    monkeypatch.setenv("TMPDIR", str(tmp_path / "tmp"))
+    real = write_task(tmp_path / "calc", "calc")
+    # An "expert" that only adds a comment: nothing to reproduce.
+    cosmetic = write_task(tmp_path / "noop", "noop", expert=SLOW_MODULE + "\n# tidied\n")
+    out = tmp_path / "out"
+    args = ["batch", str(real), str(cosmetic), "--oracle", "--workers", "2", "--max-runs", "12"]
+    result = invoke([*args, "--out", str(out), "--json"])
+    by_task = {r["task"]: r for r in result["oracle"]}
+    assert (by_task["calc"]["verdict"], by_task["calc"]["reproduces"]) == ("faster", True)
+    assert by_task["calc"]["geomean_speedup"] >= 1.2
+    assert by_task["noop"]["verdict"] != "faster" and by_task["noop"]["reproduces"] is False
+    assert len(lines(out / "oracle.jsonl")) == 2
+    summary = (out / "summary.md").read_text()
+    assert "## Oracle: does the expert patch reproduce here?" in summary
+    assert re.search(
+        r"\| `calc` \| [\d.]+× \| \[[\d.]+, [\d.]+\] \| faster \| [\d.]+× \| yes \|", summary
+    )
+    again = invoke([*args, "--out", str(out), "--json"])  # nothing left to measure
+    assert (again["ran"], again["skipped"]) == (0, 2)
