@@ -182,6 +182,44 @@ MICRO: dict[str, tuple[str, str, str]] = {
             return micro.flagged(GROUPS, 20)
     """,
     ),
+    "incremental-window-aggregate": (
+        "smooth",
+        """
+        def smooth(values, window):
+            return [sum(values[i : i + window]) / window for i in range(len(values) - window + 1)]
+    """,
+        """
+        def setup():
+            global VALUES
+            VALUES = [round(20 + (i * 7919 % 1000) / 100, 2) for i in range(20000)]
+
+        def workload():
+            return micro.smooth(VALUES, 60)
+    """,
+    ),
+    "hoist-loop-invariant": (
+        "energy",
+        """
+        import math
+
+        def energy(samples, gain: float, offset: float):
+            seen = set()
+            total = 0.0
+            for x in samples:
+                level = math.sqrt(abs(x)) * (gain * 0.5 + offset)
+                seen.add(round(level, 1))
+                total += level * (gain - offset)
+            return total, len(seen)
+    """,
+        """
+        def setup():
+            global SAMPLES
+            SAMPLES = [((i * 7919) % 2001 - 1000) / 7.0 for i in range(200000)]
+
+        def workload():
+            return micro.energy(SAMPLES, 1.5, 0.25)
+    """,
+    ),
     "dict-keys-membership": (
         "known",
         """

@@ -19,10 +19,12 @@ from tools.rules import (
     linear_search,
     list_index_to_dict,
     list_membership,
+    loop_invariant,
     regex_match_at_pos,
     regex_once,
     sorted_index,
     string_concat,
+    window_aggregate,
 )
 from tools.rules._base import FunctionRewriter, rewrite_function
 
@@ -129,6 +131,31 @@ RULES: dict[str, Rule] = {
             transform=_transform(any_all.transform),
         ),
         Rule(
+            id="incremental-window-aggregate",
+            title="Update a sliding-window sum, max or min instead of recomputing it",
+            rationale=window_aggregate.RATIONALE,
+            safety=(
+                "Fires on sum/max/min(xs[i+a:i+b]) in a for-range loop or comprehension that "
+                "neither rebinds nor mutates xs, i or the offsets (only read-only builtins, "
+                "math and appends to fresh lists); a run-time helper falls back to the "
+                "original expression for non-list inputs, non-int/float elements, NaN, "
+                "clipped windows and float sums it cannot bound within 1e-11 relative."
+            ),
+            transform=_transform(window_aggregate.transform),
+        ),
+        Rule(
+            id="hoist-loop-invariant",
+            title="Hoist loop-invariant lookups and arithmetic out of loops",
+            rationale=loop_invariant.RATIONALE,
+            safety=(
+                "Fires on calls of methods of local builtin containers (not list.append), of "
+                "builtins and of math-like module functions, and on +-* arithmetic of numeric "
+                "names, in loops that rebind none of it; what is hoisted cannot fail or have "
+                "effects even if the loop never runs (int/float annotations are trusted)."
+            ),
+            transform=_transform(loop_invariant.transform),
+        ),
+        Rule(
             id="dict-keys-membership",
             title="Drop .keys() in membership tests and loops",
             rationale=dict_keys.RATIONALE,
@@ -147,9 +174,11 @@ _MEASURED_ORDER = (
     "list-index-to-dict",
     "any-all-generator",
     "linear-search-to-index",
+    "incremental-window-aggregate",
     "sorted-index-to-min-max",
     "compile-regex-once",
     "dict-keys-membership",
+    "hoist-loop-invariant",
     "regex-slice-to-pos",
     "string-concat-to-join",
 )

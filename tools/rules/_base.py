@@ -461,3 +461,75 @@ def uses_of_local(
             continue
         uses.append(occ)
     return uses
+
+
+# --- statements inserted before a loop -------------------------------------------------------
+
+
+class _ReplaceAndPrefix(cst.CSTTransformer):
+    def __init__(
+        self, replacements: dict[int, cst.CSTNode], before: dict[int, list[cst.BaseStatement]]
+    ) -> None:
+        self.replacements = replacements
+        self.before = before
+
+    def on_leave(  # type: ignore[override]  # returns other node types on purpose
+        self, original_node: cst.CSTNode, updated_node: cst.CSTNode
+    ) -> cst.CSTNode | cst.RemovalSentinel | cst.FlattenSentinel[cst.CSTNode]:
+        new = self.replacements.get(id(original_node), updated_node)
+        prefix = self.before.get(id(original_node))
+        if not prefix:
+            return new
+        assert isinstance(new, cst.BaseCompoundStatement | cst.SimpleStatementLine)
+        # The statement's comments and blank lines move up to the first inserted statement.
+        first = prefix[0].with_changes(leading_lines=new.leading_lines)
+        return cst.FlattenSentinel([first, *prefix[1:], new.with_changes(leading_lines=[])])
+
+
+def replace_nodes_before(
+    root: cst.FunctionDef,
+    replacements: dict[int, cst.CSTNode],
+    before: dict[int, list[cst.BaseStatement]],
+) -> cst.FunctionDef:
+    """``root`` with the nodes whose ``id()`` is a key replaced, and the statements in
+    ``before`` inserted before the statement with that ``id()`` (which keeps its place in its
+    block; its leading comments go to the first inserted statement)."""
+    new = root.visit(_ReplaceAndPrefix(replacements, before))
+    assert isinstance(new, cst.FunctionDef)
+    return new
+
+
+def repeated_parts(loop: cst.For | cst.While) -> tuple[cst.CSTNode, ...]:
+    """The parts of a loop that run once per iteration: the body (and a ``while`` test)."""
+    return (loop.body,) if isinstance(loop, cst.For) else (loop.test, loop.body)
+
+
+def is_builtin_call(node: cst.CSTNode, *names: str) -> bool:
+    """A call of one of ``names`` by a bare name with plain positional arguments only
+    (whether the name is the builtin is the caller's check: :func:`builtin_available`)."""
+    return (
+        isinstance(node, cst.Call)
+        and isinstance(node.func, cst.Name)
+        and node.func.value in names
+        and all(arg.keyword is None and not arg.star for arg in node.args)
+    )
+
+
+def all_occurrences(root: cst.CSTNode) -> list[Occurrence]:
+    """Every reference or binding of every variable under ``root`` (nested scopes too)."""
+    collector = _Collect(None)
+    root.visit(collector)
+    return collector.found
+
+
+def imports_module(target: Target, name: str) -> bool:
+    """The module binds ``name`` only by one top-level ``import name`` above the function,
+    and the function does not rebind it."""
+    statement = module_binding(target.module, name, target.top_index)
+    return (
+        isinstance(statement, cst.SimpleStatementLine)
+        and len(statement.body) == 1
+        and isinstance(statement.body[0], cst.Import)
+        and any(a.asname is None and code(a.name) == name for a in statement.body[0].names)
+        and not is_bound_anywhere(target.node, name)
+    )
