@@ -75,7 +75,7 @@ def round_timing(state: AgentState, number: int) -> dict[str, float]:
     sessions = sum(
         float(w["elapsed_s"])
         for m in state.get("measurements", [])
-        if m.get("candidate") and state["candidates"][m["candidate"]].get("round") == number
+        if m.get("round") == number
         for w in m["report"]["workloads"]
     )
     total["session_s"] = sessions

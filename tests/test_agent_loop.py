@@ -114,6 +114,11 @@ def test_loop_keeps_the_good_edit_and_rejects_the_rest(
     html = (run_dir / "report.html").read_text()
     assert wrong["id"] in html and "tests fail" in html and "<svg" in html
     assert [p["round"] for p in doc["profiles"]] == [1, "final"]
+    # Where the round's time went: the final session counts as session time, not overhead.
+    timing = doc["rounds"][0]["timing"]
+    sessions = sum(w["elapsed_s"] for m in doc["measurements"] for w in m["report"]["workloads"])
+    assert timing["session_s"] == pytest.approx(sessions)
+    assert 0 <= timing["overhead_s"] < timing["wall_s"]
 
 
 def test_budgets_stop_the_run_cleanly(make_task: TaskFactory, tmp_path: Path) -> None:

@@ -98,7 +98,14 @@ def _evaluate(state: AgentState, ctx: RunContext, kind: str) -> Update:
     except PerfagentError as exc:  # the candidate does not apply, crashes, or imports oddly
         return {**reject(cid, kind, str(exc)), "pending": after(state)}
     update: Update = {
-        "measurements": [{"kind": kind, "candidate": cid, "report": report.to_json()}],
+        "measurements": [
+            {
+                "kind": kind,
+                "candidate": cid,
+                "round": state.get("round", 1),
+                "report": report.to_json(),
+            }
+        ],
         "_timing": {"measure_s": report.elapsed_s},
     }
     facts = _facts(report)

@@ -69,7 +69,9 @@ def finalize(state: AgentState, *, runtime: Runtime[RunContext]) -> Update:
     )
     return {
         "final": final,
-        "measurements": [{"kind": "final", "candidate": None, "report": data}],
+        "measurements": [
+            {"kind": "final", "candidate": None, "round": state.get("round", 1), "report": data}
+        ],
         "_timing": {"measure_s": report.elapsed_s},
     }
 
