@@ -1,7 +1,8 @@
 """The App end to end against the fake GitHub: a signed ``/perfagent optimize`` comment on a
 pull request → webhook → queue → worker (real clone, real agent run with a scripted model)
 → a branch, a pull request with the measurements, a check run; a second identical comment
-opens no second PR; a read-only commenter is refused."""
+opens no second PR; a comment on an issue opens a (draft, when configured) PR against the
+default branch; a read-only commenter is refused."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import json
 import textwrap
 import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +26,6 @@ from tests.conftest import SLOW_MODULE, TEST_FILE, WORKLOAD
 from tests.github.fake import FakeGitHub
 from tests.test_agent_loop import GOOD
 from tests.test_app_webhooks import examples
-from tools.bench.session import SessionConfig
 from tools.github import GitHubApp
 from tools.runner import run
 
@@ -72,35 +73,44 @@ def world(
         allowed_models=(model,),
         api_url=fake_github.api_url,
         cooldown_s=0.0,
+        candidates_per_round=1,
+        max_runs=30,
     )
     queue = JobQueue(config.queue_path)
-    worker = Worker(
-        config,
-        queue,
-        github_app,
-        verdict=SessionConfig(max_runs=30),
-        candidates_per_round=1,
-    )
+    worker = Worker(config, queue, github_app)
     with TestClient(create_app(config, queue)) as client:
         yield fake_github, client, worker, queue
 
 
-def comment_on(fake: FakeGitHub, client: TestClient, number: int, login: str, text: str) -> Any:
+def comment_payload(fake: FakeGitHub, number: int, login: str, text: str, pull: bool) -> bytes:
+    """A real ``issue_comment`` example, pointed at ``CALC`` and a comment made in the fake."""
     comment = fake.add_comment(CALC, number, text, login)
     payload = json.loads(json.dumps(examples("issue_comment")[3]))
     payload["repository"]["full_name"] = CALC
     payload["installation"]["id"] = next(iter(fake.installations))
     payload["issue"]["number"] = number
-    payload["issue"]["pull_request"] = {"url": f"{fake.api_url}/repos/{CALC}/pulls/{number}"}
+    if pull:
+        payload["issue"]["pull_request"] = {"url": f"{fake.api_url}/repos/{CALC}/pulls/{number}"}
+    else:
+        payload["issue"].pop("pull_request", None)
     payload["comment"].update(id=comment.id, body=text)
     payload["comment"]["user"]["login"] = login
-    body = json.dumps(payload).encode()
-    headers = {
+    return json.dumps(payload).encode()
+
+
+def signed_headers(body: bytes) -> dict[str, str]:
+    return {
         "X-GitHub-Event": "issue_comment",
         "X-GitHub-Delivery": str(uuid.uuid4()),
         "X-Hub-Signature-256": signature(SECRET, body),
     }
-    return client.post("/webhook", content=body, headers=headers)
+
+
+def comment_on(
+    fake: FakeGitHub, client: TestClient, number: int, login: str, text: str, pull: bool = True
+) -> Any:
+    body = comment_payload(fake, number, login, text, pull)
+    return client.post("/webhook", content=body, headers=signed_headers(body))
 
 
 def bot_comments(fake: FakeGitHub, number: int) -> list[str]:
@@ -173,6 +183,27 @@ def test_a_comment_becomes_one_pull_request_with_measurements_and_a_check(
     assert worker.run_once() is None
     assert queue.jobs("queued") == []
     print(f"fake GitHub validated {fake.validated} requests")
+
+
+def test_a_comment_on_an_issue_opens_a_draft_pull_request_against_the_default_branch(
+    world: tuple[FakeGitHub, TestClient, Worker, JobQueue],
+) -> None:
+    fake, client, worker, _queue = world
+    worker.config = replace(worker.config, draft_pulls=True)
+    issue = fake.open_issue(CALC, "calc.total is slow")
+    command = "/perfagent optimize --max-iterations 1"
+    assert comment_on(fake, client, issue, "alice", command, pull=False).status_code == 202
+    job = worker.run_once()
+    assert job is not None and job.result is not None
+    assert (job.state, job.result["outcome"]) == ("done", "pull"), job.result
+    [pr] = [p for p in fake.pulls[CALC] if p.head.startswith("perfagent/")]
+    assert (pr.base, pr.draft) == ("main", True)
+    # Built on the default branch's head; no check run (an issue has no commit to check).
+    parent = run(["git", "rev-parse", f"{pr.head}^"], cwd=fake.git.path(CALC))
+    assert parent.stdout.strip() == fake.git.branch_sha(CALC, "main")
+    assert fake.check_runs == {}
+    [answer] = bot_comments(fake, issue)
+    assert f"opened #{pr.number}" in answer
 
 
 def test_a_read_only_commenter_is_refused_by_the_api_permission(

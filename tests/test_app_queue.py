@@ -105,3 +105,40 @@ def test_deliveries_and_installations(tmp_path: Path) -> None:
     assert queue.installations() == {3: "octo-renamed"}
     queue.remove_installation(3)
     assert queue.installations() == {}
+
+
+def test_progress_noted_by_an_attempt_survives_a_crash_for_the_retry(tmp_path: Path) -> None:
+    queue = JobQueue(tmp_path / "q.sqlite")
+    job, _ = queue.enqueue("optimize", "k", {})
+    assert job.progress == {}
+    assert queue.claim() is not None
+    queue.note(job.id, {"check_run": 7})
+    queue.note(job.id, {"stage": "measuring"})
+    # The process dies here; the next start recovers the job with what the attempt did.
+    restarted = JobQueue(tmp_path / "q.sqlite")
+    assert restarted.recover() == 1
+    retry = restarted.claim()
+    assert retry is not None
+    assert (retry.attempts, retry.progress) == (2, {"check_run": 7, "stage": "measuring"})
+
+
+def test_a_queue_file_from_before_progress_notes_is_upgraded(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "old.sqlite"
+    db = sqlite3.connect(path)
+    db.executescript(
+        "CREATE TABLE jobs (id INTEGER PRIMARY KEY AUTOINCREMENT, key TEXT NOT NULL,"
+        " kind TEXT NOT NULL, payload TEXT NOT NULL, state TEXT NOT NULL, attempts INTEGER"
+        " NOT NULL DEFAULT 0, result TEXT, created REAL NOT NULL, updated REAL NOT NULL);"
+        "INSERT INTO jobs (key, kind, payload, state, created, updated)"
+        " VALUES ('k', 'optimize', '{}', 'queued', 0, 0);"
+    )
+    db.commit()
+    db.close()
+    queue = JobQueue(path)
+    job = queue.claim()
+    assert job is not None and job.progress == {}
+    queue.note(job.id, {"check_run": 1})
+    upgraded = queue.get(job.id)
+    assert upgraded is not None and upgraded.progress == {"check_run": 1}

@@ -272,6 +272,27 @@ def test_config_from_file_and_environment(tmp_path: Path) -> None:
         load_config(None, env | {"PERFAGENT_APP_WORKERS": "many", **_required()})
 
 
+def test_config_sets_drafts_and_the_machine_time_per_job(tmp_path: Path) -> None:
+    env = {"PERFAGENT_APP_WEBHOOK_SECRET": "s", **_required()}
+    defaults = load_config(None, env)
+    assert (defaults.draft_pulls, defaults.candidates_per_round, defaults.max_runs) == (
+        False,
+        4,
+        60,
+    )
+    path = tmp_path / "app.toml"
+    path.write_text("draft_pulls = true\ncandidates_per_round = 2\nmax_runs = 30\n")
+    config = load_config(path, env)
+    assert (config.draft_pulls, config.candidates_per_round, config.max_runs) == (True, 2, 30)
+    assert not load_config(path, env | {"PERFAGENT_APP_DRAFT_PULLS": "false"}).draft_pulls
+    with pytest.raises(ConfigError, match="draft_pulls: expected true or false"):
+        load_config(None, env | {"PERFAGENT_APP_DRAFT_PULLS": "maybe"})
+    with pytest.raises(ConfigError, match="candidates_per_round: 0 is not between 1 and 16"):
+        load_config(None, env | {"PERFAGENT_APP_CANDIDATES_PER_ROUND": "0"})
+    with pytest.raises(ConfigError, match="max_runs: 2 is not between 5 and 1000"):
+        load_config(None, env | {"PERFAGENT_APP_MAX_RUNS": "2"})
+
+
 def _required() -> dict[str, str]:
     return {
         "PERFAGENT_APP_APP_ID": "1",

@@ -9,6 +9,9 @@
     workers = 1
     default_model = "rules"
     allowed_models = ["rules"]
+    draft_pulls = false               # open the pull requests as drafts
+    candidates_per_round = 4          # machine time per job: candidates measured per round ...
+    max_runs = 60                     # ... and processes per variant for one verdict
 """
 
 from __future__ import annotations
@@ -36,6 +39,9 @@ _KEYS = (
     "api_url",
     "min_speedup",
     "cooldown_s",
+    "draft_pulls",
+    "candidates_per_round",
+    "max_runs",
 )
 
 
@@ -56,6 +62,9 @@ class AppConfig:
     api_url: str = DEFAULT_API_URL
     min_speedup: float = 1.05  # a kept speedup below this is not worth a pull request
     cooldown_s: float = 3600.0  # between two runs on the same repository
+    draft_pulls: bool = False
+    candidates_per_round: int = 4
+    max_runs: int = 60  # per variant and workload, for one verdict
 
     def installation_allowed(self, installation_id: int) -> bool:
         return not self.allowed_installations or installation_id in self.allowed_installations
@@ -121,6 +130,12 @@ def _build(raw: dict[str, Any], source: str) -> AppConfig:
     cooldown = _float(raw, "cooldown_s", 3600.0)
     if cooldown < 0:
         raise ConfigError(f"cooldown_s: {cooldown} must not be negative")
+    candidates = _int(raw, "candidates_per_round", 4)
+    if not 1 <= candidates <= 16:
+        raise ConfigError(f"candidates_per_round: {candidates} is not between 1 and 16")
+    max_runs = _int(raw, "max_runs", 60)
+    if not 5 <= max_runs <= 1000:
+        raise ConfigError(f"max_runs: {max_runs} is not between 5 and 1000")
     return AppConfig(
         app_id=_int(raw, "app_id", 0),
         private_key_path=Path(_text(raw, "private_key_path", "")).expanduser(),
@@ -133,6 +148,9 @@ def _build(raw: dict[str, Any], source: str) -> AppConfig:
         api_url=_text(raw, "api_url", DEFAULT_API_URL),
         min_speedup=min_speedup,
         cooldown_s=cooldown,
+        draft_pulls=_bool(raw, "draft_pulls", False),
+        candidates_per_round=candidates,
+        max_runs=max_runs,
     )
 
 
@@ -151,6 +169,17 @@ def _int(raw: dict[str, Any], key: str, default: int) -> int:
         return int(value)
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"{key}: expected a whole number, got {value!r}") from exc
+
+
+def _bool(raw: dict[str, Any], key: str, default: bool) -> bool:
+    value = raw.get(key, default)
+    if isinstance(value, str):  # from the environment
+        words = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
+        if value.strip().lower() in words:
+            return words[value.strip().lower()]
+    if not isinstance(value, bool):
+        raise ConfigError(f"{key}: expected true or false, got {value!r}")
+    return value
 
 
 def _float(raw: dict[str, Any], key: str, default: float) -> float:

@@ -4,8 +4,10 @@ seen, installations).
 A job goes ``queued`` → ``running`` → ``done`` | ``failed``. ``claim()`` takes the oldest
 queued job atomically (``BEGIN IMMEDIATE``), so several workers, threads or processes can
 share one file. ``recover()`` (at start-up) puts jobs left ``running`` by a crash back in the
-queue; finished jobs are never handed out again. ``enqueue()`` drops a job identical to one
-still pending (same ``key``: repository, target and trigger).
+queue; finished jobs are never handed out again. ``note()`` records what a running attempt
+already did on GitHub (its check run), so a retry continues it instead of doing it twice.
+``enqueue()`` drops a job identical to one still pending (same ``key``: repository, target
+and trigger).
 
 Every call opens its own connection: simple, thread-safe, and nothing held across a crash.
 """
@@ -33,6 +35,7 @@ CREATE TABLE IF NOT EXISTS jobs (
     state TEXT NOT NULL CHECK (state IN ('queued', 'running', 'done', 'failed')),
     attempts INTEGER NOT NULL DEFAULT 0,
     result TEXT,
+    progress TEXT NOT NULL DEFAULT '{}',
     created REAL NOT NULL,
     updated REAL NOT NULL
 );
@@ -55,6 +58,7 @@ class Job:
     state: JobState
     attempts: int
     result: dict[str, Any] | None
+    progress: dict[str, Any]  # what earlier attempts did (``note``)
     created: float
     updated: float
 
@@ -69,6 +73,9 @@ class JobQueue:
         with self._connect() as db:
             db.execute("PRAGMA journal_mode=WAL")
             db.executescript(_SCHEMA)
+            columns = {row["name"] for row in db.execute("PRAGMA table_info(jobs)")}
+            if "progress" not in columns:  # a queue file from before ``note``
+                db.execute("ALTER TABLE jobs ADD COLUMN progress TEXT NOT NULL DEFAULT '{}'")
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -130,6 +137,18 @@ class JobQueue:
                 "UPDATE jobs SET state = ?, result = ?, updated = ?"
                 " WHERE id = ? AND state = 'running'",
                 (state, json.dumps(result, sort_keys=True), self._clock(), job_id),
+            )
+
+    def note(self, job_id: int, facts: dict[str, Any]) -> None:
+        """Merge ``facts`` into a job's progress record (kept across attempts)."""
+        with self._transaction() as db:
+            row = db.execute("SELECT progress FROM jobs WHERE id = ?", (job_id,)).fetchone()
+            if row is None:
+                return
+            progress = {**json.loads(row["progress"]), **facts}
+            db.execute(
+                "UPDATE jobs SET progress = ? WHERE id = ?",
+                (json.dumps(progress, sort_keys=True), job_id),
             )
 
     def recover(self, *, max_attempts: int = 3) -> int:
@@ -200,6 +219,7 @@ def _job(row: sqlite3.Row) -> Job:
         state=row["state"],
         attempts=int(row["attempts"]),
         result=None if row["result"] is None else json.loads(row["result"]),
+        progress=json.loads(row["progress"]),
         created=float(row["created"]),
         updated=float(row["updated"]),
     )

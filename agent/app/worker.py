@@ -57,7 +57,8 @@ _GIT = Limits(timeout_s=300.0, memory_mb=None, fsize_mb=None)
 
 class Worker:
     """Takes jobs from ``queue`` and answers them as ``app``. ``run`` drives the agent
-    (``run_graph``); ``verdict`` and ``candidates_per_round`` are passed to each run."""
+    (``run_graph``); the machine time per job comes from ``config`` (``candidates_per_round``,
+    ``max_runs``)."""
 
     def __init__(
         self,
@@ -66,13 +67,10 @@ class Worker:
         app: GitHubApp,
         *,
         run: RunFn = run_graph,
-        verdict: SessionConfig | None = None,
-        candidates_per_round: int = 4,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.config, self.queue, self.app = config, queue, app
-        self._run, self._verdict, self._clock = run, verdict, clock
-        self._candidates = candidates_per_round
+        self._run, self._clock = run, clock
 
     def serve(self, stop: threading.Event, wake: threading.Event, poll_s: float = 5.0) -> None:
         """Work until ``stop``; sleep on ``wake`` (set when a job is queued) when idle."""
@@ -136,10 +134,7 @@ class Worker:
             ref = base = repository.default_branch
         check = None
         if head_sha is not None:
-            output = CheckOutput("perfagent is measuring", f"Requested by @{requester}.")
-            check = gh.create_check_run(
-                repo, name=CHECK_NAME, head_sha=head_sha, status="in_progress", output=output
-            )
+            check = self._check_run(job, gh, repo, head_sha, requester)
         work = self.config.data_dir / "work" / f"job-{job.id}"
         shutil.rmtree(work, ignore_errors=True)
         try:
@@ -193,8 +188,8 @@ class Worker:
             proposer=make_proposer(model),
             proposer_spec=model,
             budgets=budgets,
-            candidates_per_round=self._candidates,
-            verdict=self._verdict or SessionConfig(),
+            candidates_per_round=self.config.candidates_per_round,
+            verdict=SessionConfig(max_runs=self.config.max_runs),
             workdir_parent=dest.parent,
         )
         doc = self._run(ctx)
@@ -210,7 +205,9 @@ class Worker:
         self._commit(dest, branch, str(doc["final"]["patch"]), title, dest.parent / "patch.diff")
         push_branch(dest, branch, gh.token())
         body = render.pull_body(doc, trigger=f"asked by @{p['requester']}", commit=sha)
-        pr = gh.create_pull(repo, title=title, head=branch, base=base, body=body)
+        pr = gh.create_pull(
+            repo, title=title, head=branch, base=base, body=body, draft=self.config.draft_pulls
+        )
         line = render.result_line(doc)
         self._comment(gh, repo, number, f"perfagent opened #{pr.number}: {line}.")
         if check is not None:
@@ -244,6 +241,26 @@ class Worker:
             if job.id != job_id and job.payload.get("repo") == repo and ran:
                 last = job.updated if last is None else max(last, job.updated)
         return 0.0 if last is None else self.config.cooldown_s - (now - last)
+
+    def _check_run(
+        self, job: Job, gh: InstallationClient, repo: RepoRef, head_sha: str, requester: str
+    ) -> CheckRun:
+        """The job's check run: the one an interrupted attempt created, else a new one (so a
+        retried job leaves no check run stuck "in progress")."""
+        earlier = job.progress.get("check_run")
+        if isinstance(earlier, int):
+            return CheckRun(id=earlier, name=CHECK_NAME, head_sha=head_sha, status="in_progress")
+        output = CheckOutput("perfagent is measuring", f"Requested by @{requester}.")
+        check = gh.create_check_run(
+            repo,
+            name=CHECK_NAME,
+            head_sha=head_sha,
+            status="in_progress",
+            output=output,
+            external_id=f"job-{job.id}",
+        )
+        self.queue.note(job.id, {"check_run": check.id})
+        return check
 
     # -- GitHub and git --------------------------------------------------------------------------
     def _comment(

@@ -45,6 +45,7 @@ class Operations(Shapes):
         self.pulls: dict[str, list[FakePull]] = {}
         self.check_runs: dict[int, FakeCheckRun] = {}
         self.comments: dict[int, FakeComment] = {}
+        self.issues: dict[str, dict[int, str]] = {}  # repo → issue number → title
         self._numbers: dict[str, itertools.count[int]] = {}
         self.handlers: dict[str, Handler] = {
             "apps/create-installation-access-token": self._create_token,
@@ -72,6 +73,12 @@ class Operations(Shapes):
         pull = FakePull(self._number(full_name), full_name, *fields, draft=draft, id=next(self.ids))
         self.pulls.setdefault(full_name, []).append(pull)
         return pull
+
+    def open_issue(self, full_name: str, title: str) -> int:
+        """An issue (not a pull request); issues and PRs share one numbering, as on GitHub."""
+        number = self._number(full_name)
+        self.issues.setdefault(full_name, {})[number] = title
+        return number
 
     def add_comment(self, full_name: str, issue_number: int, body: str, user: str) -> FakeComment:
         comment = FakeComment(next(self.ids), full_name, issue_number, body, user)
@@ -274,7 +281,8 @@ class Operations(Shapes):
         self, params: dict[str, str], query: Json, body: Json, headers: Json
     ) -> tuple[int, Json]:
         full_name, number = f"{params['owner']}/{params['repo']}", int(params["issue_number"])
-        if not any(p.number == number for p in self.pulls.get(full_name, [])):
+        is_pull = any(p.number == number for p in self.pulls.get(full_name, []))
+        if not is_pull and number not in self.issues.get(full_name, {}):
             raise Reject(404, "Not Found")
         if len(body["body"]) > BODY_MAX:
             raise invalid("IssueComment", f"Body is too long (maximum is {BODY_MAX} characters)")
@@ -283,7 +291,8 @@ class Operations(Shapes):
             "id": comment.id,
             "body": comment.body,
             "user": self._user(comment.user),
-            "html_url": f"https://github.invalid/{full_name}/pull/{number}#issuecomment-{comment.id}",
+            "html_url": f"https://github.invalid/{full_name}/{'pull' if is_pull else 'issues'}"
+            f"/{number}#issuecomment-{comment.id}",
             "url": f"{self.api_url}/repos/{full_name}/issues/comments/{comment.id}",
             "created_at": self._now(),
             "updated_at": self._now(),
