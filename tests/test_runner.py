@@ -421,3 +421,43 @@ def test_concurrent_runs_from_threads(tmp_path: Path) -> None:
     with ThreadPoolExecutor(8) as pool:
         results = list(pool.map(lambda i: run(["echo", str(i)], cwd=tmp_path), range(40)))
     assert [r.stdout for r in results] == [f"{i}\n" for i in range(40)]
+
+
+@pytest.mark.skipif(not runner._die_with_parent(), reason="setpriv --pdeathsig unavailable")
+def test_a_command_dies_with_a_killed_perfagent(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import uuid
+
+    marker = f"orphan-{uuid.uuid4().hex}"
+    parent = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "from tools import runner; "
+            f"runner.run(['sleep', '300'], cwd='.', env={{'MARKER': '{marker}'}})",
+        ],
+        cwd=Path(__file__).resolve().parents[1],
+        start_new_session=True,
+    )
+
+    def sleepers() -> list[int]:
+        found = []
+        for proc in Path("/proc").iterdir():
+            try:
+                if proc.name.isdigit() and marker.encode() in (proc / "environ").read_bytes():
+                    found.append(int(proc.name))
+            except OSError:
+                continue
+        return found
+
+    deadline = time.monotonic() + 30
+    while not sleepers():
+        assert time.monotonic() < deadline and parent.poll() is None, "the command never started"
+        time.sleep(0.05)
+    os.killpg(parent.pid, signal.SIGKILL)  # a crash: no finally clause runs
+    parent.wait(10)
+    deadline = time.monotonic() + 10
+    while sleepers():
+        assert time.monotonic() < deadline, "the command outlived perfagent"
+        time.sleep(0.05)

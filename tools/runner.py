@@ -3,7 +3,9 @@
 Every command (setup, workloads, tests, probes) runs in its own session with rlimits, an
 optional CPU pinning and, unless asked otherwise, in an empty network namespace. Output is
 captured through pipes with a bounded buffer, the process is reaped with ``os.wait4`` so its
-peak RSS is known, and whatever is left of its process group is killed when it ends.
+peak RSS is known, and whatever is left of its process group is killed when it ends. If
+perfagent itself is killed, the command is too (``setpriv --pdeathsig``), so a crashed batch
+or App leaves no measurement running.
 """
 
 from __future__ import annotations
@@ -252,6 +254,17 @@ def _rlimits(limits: Limits) -> list[tuple[int, tuple[int, int]]]:
     return out
 
 
+@functools.cache
+def _die_with_parent() -> tuple[str, ...]:
+    """A prefix that kills the command if perfagent dies first (SIGKILL, a crash): the
+    command runs in its own session, so nothing else would stop it. Every wrapper after it
+    execs, so the command itself carries the setting."""
+    setpriv = shutil.which("setpriv")
+    if setpriv is None or not _quiet_ok([setpriv, "--pdeathsig", "KILL", "--", "true"])[0]:
+        return ()
+    return (setpriv, "--pdeathsig", "KILL", "--")
+
+
 def _limit_argv(
     rlimits: list[tuple[int, tuple[int, int]]], cpus: frozenset[int] | None
 ) -> list[str] | None:
@@ -389,7 +402,7 @@ def run(
     preexec = _preexec(rlimits, pinned) if prefix is None else None
     isolated = not network and network_isolation_available()
     full_argv = _isolated_argv(argv, child_env) if isolated else list(argv)
-    full_argv = [*(prefix or []), *full_argv]
+    full_argv = [*_die_with_parent(), *(prefix or []), *full_argv]
 
     start = time.perf_counter()
     try:
