@@ -13,6 +13,7 @@ import sys
 import textwrap
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from agent.batch.engines import free_cores, pick_cores, quiet_core_warning
+from agent.batch.engines import LocalEngine, free_cores, pick_cores, quiet_core_warning
 from agent.batch.jobs import RunSettings
 from agent.batch.metrics import compute
 from agent.batch.results import ResultsFile, row_from_trajectory
@@ -386,3 +387,31 @@ def test_oracle_tells_which_experts_reproduce_here(
     )
     again = invoke([*args, "--out", str(out), "--json"])  # nothing left to measure
     assert (again["ran"], again["skipped"]) == (0, 2)
+
+
+@dataclass(frozen=True)
+class SleepJob:
+    label: str
+    seconds: float
+    marker: str  # a file the job creates when it starts
+
+
+def sleep_job(job: SleepJob) -> dict[str, Any]:
+    Path(job.marker).touch()
+    time.sleep(job.seconds)
+    return {"slept": job.seconds}
+
+
+def test_an_interrupted_local_batch_stops_its_runs_now(tmp_path: Path) -> None:
+    jobs = [
+        SleepJob(f"job {n}", seconds, str(tmp_path / f"started-{n}"))
+        for n, seconds in enumerate([0.0, 60.0, 60.0])
+    ]
+    outcomes = LocalEngine(1).run(sleep_job, jobs)
+    first, result = next(outcomes)
+    assert (first.label, result) == ("job 0", {"slept": 0.0})
+    wait_for(lambda: Path(jobs[1].marker).exists(), 60, "job 1 to start")
+    started = time.monotonic()
+    outcomes.close()  # what Ctrl-C does to the consumer: the generator's finally runs
+    assert time.monotonic() - started < 20  # job 1 was ended, not waited for
+    assert not Path(jobs[2].marker).exists()  # and the queued job never started

@@ -88,17 +88,33 @@ class LocalEngine:
         queue: Queue[int] = context.Queue()
         for core in self.cores:
             queue.put(core)
-        with ProcessPoolExecutor(
+        pool = ProcessPoolExecutor(
             self.workers, mp_context=context, initializer=_pin_worker, initargs=(queue,)
-        ) as pool:
+        )
+        finished = False
+        try:
             futures: dict[Future[dict[str, Any]], J] = {pool.submit(fn, j): j for j in jobs}
-            try:
-                for future in as_completed(futures):
-                    error = future.exception()
-                    yield futures[future], error if error is not None else future.result()
-            finally:
-                for future in futures:
-                    future.cancel()
+            for future in as_completed(futures):
+                error = future.exception()
+                yield futures[future], error if error is not None else future.result()
+            finished = True
+        finally:
+            if finished:
+                pool.shutdown(wait=True)
+            else:
+                _stop_now(pool)
+
+
+def _stop_now(pool: ProcessPoolExecutor) -> None:
+    """Interrupted (Ctrl-C, or the consumer stopped reading): end the runs in progress now
+    rather than let each worker finish its run and start the next queued one. Each run
+    resumes from its checkpoint next time; its commands die with it (``tools.runner``)."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())  # no public API in 3.11
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        process.join(10)
 
 
 class DaskEngine:

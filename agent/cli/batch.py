@@ -159,7 +159,14 @@ def batch_command(
     def on_row(row: dict[str, Any]) -> None:
         say(_row_line(row))
 
-    result = (run_oracle if oracle else run_batch)(options, on_row=on_row, say=say)
+    try:
+        result = (run_oracle if oracle else run_batch)(options, on_row=on_row, say=say)
+    except KeyboardInterrupt:
+        say(
+            f"batch interrupted: finished runs are in {options.out / 'results.jsonl'}; "
+            "the same command continues (interrupted runs resume from their checkpoints)"
+        )
+        sys.exit(130)
     if as_json:
         click.echo(json.dumps(result.to_json(), indent=2, default=str))
     else:
