@@ -42,6 +42,9 @@ Caveats, accepted and left to the lab's equivalence check: a builtin or module f
 monkeypatched while the loop runs is not seen; annotations are not enforced, so a parameter
 annotated ``int`` holding another type could fail or run an operator method before the loop
 (as could an ``int`` too large for a float mixed with floats: ``OverflowError``).
+
+The facts about the function's names and loops that these conditions use are gathered in
+``_hoist_facts.py``; this module plans and applies the hoisting.
 """
 
 from __future__ import annotations
@@ -56,16 +59,23 @@ from tools.rules._base import (
     Occurrence,
     Rewrite,
     Target,
-    all_occurrences,
     builtin_available,
     code,
     fresh_name,
     imports_module,
-    is_binding,
     is_builtin_call,
-    repeated_parts,
     replace_nodes_before,
     walk,
+)
+from tools.rules._hoist_facts import (
+    Loop,
+    Names,
+    binding_statement,
+    dominated,
+    guards_names,
+    loops_around,
+    references,
+    suspends,
 )
 
 RATIONALE = "work that gives the same result on every iteration is done once before the loop"
@@ -88,99 +98,8 @@ _DISPLAYS: dict[type[cst.CSTNode], str] = {
     cst.List: "list", cst.ListComp: "list", cst.Dict: "dict", cst.DictComp: "dict",
     cst.Set: "set", cst.SetComp: "set",
 }  # fmt: skip
-_SCOPES = cst.ListComp | cst.SetComp | cst.DictComp | cst.GeneratorExp
 _DYNAMIC = frozenset({"locals", "vars", "exec", "eval", "globals"})
-_GUARDED = frozenset({"NameError", "UnboundLocalError", "AttributeError"})
 _SCOPE_WORDS = frozenset({"globals", "exec", "eval", "builtins", "__builtins__"})
-
-Loop = cst.For | cst.While
-
-
-@dataclass
-class _Names:
-    """Facts about the function's variables."""
-
-    function: cst.FunctionDef
-    bindings: dict[str, list[Occurrence]] = field(default_factory=dict)
-    refused: set[str] = field(default_factory=set)  # nested scopes, global/nonlocal, del
-
-    @classmethod
-    def of(cls, function: cst.FunctionDef) -> _Names:
-        names = cls(function)
-        for occ in all_occurrences(function.body):
-            name = occ.node.value
-            if occ.in_nested_scope or any(
-                isinstance(a, cst.NameItem | cst.Del) for a in occ.ancestors
-            ):
-                names.refused.add(name)
-            elif is_binding(occ):
-                names.bindings.setdefault(name, []).append(occ)
-        return names
-
-    def params(self) -> dict[str, cst.Param]:
-        p = self.function.params
-        return {x.name.value: x for x in (*p.posonly_params, *p.params, *p.kwonly_params)}
-
-    def bound_in(self, name: str, loop: Loop) -> bool:
-        return any(any(a is loop for a in occ.ancestors) for occ in self.bindings.get(name, ()))
-
-
-def _binding_statement(occ: Occurrence) -> cst.Assign | cst.AnnAssign | cst.AugAssign | None:
-    """The assignment whose plain-name target ``occ`` is (``x = ...``, not unpacking)."""
-    parent = occ.parent
-    if isinstance(parent, cst.AssignTarget) and len(occ.ancestors) > 1:
-        assign = occ.ancestors[-2]
-        if isinstance(assign, cst.Assign) and len(assign.targets) == 1:
-            return assign
-        return None
-    if isinstance(parent, cst.AnnAssign | cst.AugAssign) and parent.target is occ.node:
-        return parent if not isinstance(parent, cst.AnnAssign) or parent.value else None
-    return None
-
-
-def _dominated(names: _Names, name: str, ancestors: Sequence[cst.CSTNode], loop: Loop) -> bool:
-    """``name`` is a parameter, or bound by a statement that always runs before ``loop``
-    (earlier in an enclosing block) or by the target of an enclosing ``for``."""
-    if name in names.params():
-        return True
-    path = (*ancestors[1:], loop)
-    for parent, child in zip(ancestors, path, strict=True):
-        if (
-            isinstance(parent, cst.For)
-            and child is parent.body
-            and isinstance(parent.target, cst.Name)
-            and parent.target.value == name
-        ):
-            return True
-        if not isinstance(parent, cst.IndentedBlock):
-            continue
-        earlier = parent.body[: next(i for i, s in enumerate(parent.body) if s is child)]
-        for occ in names.bindings.get(name, ()):
-            # A simple statement of this very block (not one nested in an earlier ``if``).
-            lines = [s for s in earlier if any(a is s for a in occ.ancestors)]
-            simple = lines and isinstance(lines[0], cst.SimpleStatementLine)
-            if simple and _binding_statement(occ) is not None:
-                return True
-    return False
-
-
-def _guards_names(loop: Loop) -> bool:
-    """The loop holds a ``try`` whose handlers catch name or attribute errors."""
-    return any(
-        isinstance(node, cst.ExceptHandler)
-        and node.type is not None
-        and _references(node.type) & _GUARDED
-        for node, _ in walk(loop)
-    )
-
-
-def _references(node: cst.CSTNode) -> set[str]:
-    """Variables ``node`` reads (not attribute or keyword labels)."""
-    return {occ.node.value for occ in all_occurrences(node)}
-
-
-def _suspends(loop: Loop) -> bool:
-    return any(isinstance(n, cst.Yield | cst.Await) for n, _ in walk(loop))
 
 
 @dataclass
@@ -209,9 +128,9 @@ class _Hoister:
     def __init__(self, target: Target) -> None:
         self.target = target
         self.function = target.node
-        self.names = _Names.of(target.node)
+        self.names = Names.of(target.node)
         # Fresh names avoid every variable of the module (attribute labels may be reused).
-        self.plan = _Plan(_references(target.module))
+        self.plan = _Plan(references(target.module))
         self.ancestors: dict[int, tuple[cst.CSTNode, ...]] = {}
         # Nothing may rebind builtins behind the module's back.
         self.globals_stable = not self.plan.taken & _SCOPE_WORDS and not any(
@@ -230,7 +149,7 @@ class _Hoister:
         for loop in reversed(loops):
             if not invariant(loop):
                 break
-            if ok(loop) and not _guards_names(loop):
+            if ok(loop) and not guards_names(loop):
                 chosen = loop
         return chosen
 
@@ -238,7 +157,7 @@ class _Hoister:
         """The builtin container type every binding of the local ``name`` creates."""
         kinds = set()
         for occ in self.names.bindings.get(name, ()):
-            statement = _binding_statement(occ)
+            statement = binding_statement(occ)
             value = None if isinstance(statement, cst.AugAssign | None) else statement.value
             kind = _DISPLAYS.get(type(value)) if value is not None else None
             if isinstance(value, cst.Call) and is_builtin_call(value, *_METHODS):
@@ -261,7 +180,7 @@ class _Hoister:
         loop = self.placement(
             loops,
             lambda lp: not self.names.bound_in(obj, lp),
-            lambda lp: _dominated(self.names, obj, self.ancestors[id(lp)], lp),
+            lambda lp: dominated(self.names, obj, self.ancestors[id(lp)], lp),
         )
         if loop is not None:
             self.plan.use(f"{obj}.{method}", f"{obj}_{method}", code(func), loop, func)
@@ -278,7 +197,7 @@ class _Hoister:
             key, base, value = code(func), func.attr.value, code(func)
         else:
             return
-        loop = self.placement(loops, lambda lp: True, lambda lp: not _suspends(lp))
+        loop = self.placement(loops, lambda lp: True, lambda lp: not suspends(lp))
         if loop is not None:
             self.plan.use(key, base, value, loop, func)
 
@@ -334,7 +253,7 @@ class _Hoister:
 
     def numeric_binding(self, occ: Occurrence, seen: frozenset[str]) -> bool:
         """``for name in range(...)``, or ``name = <numeric>`` (also ``+= -= *=``)."""
-        parent, statement = occ.parent, _binding_statement(occ)
+        parent, statement = occ.parent, binding_statement(occ)
         if isinstance(parent, cst.For) and parent.target is occ.node:
             return is_builtin_call(parent.iter, "range") and builtin_available(self.target, "range")
         if statement is None or statement.value is None:
@@ -348,13 +267,13 @@ class _Hoister:
         """Plan to hoist ``node``; False if it is not an invariant numeric expression."""
         if not self.numeric(node) or any(isinstance(n, cst.Call) for n, _ in walk(node)):
             return False
-        used = _references(node) - {"math"}
+        used = references(node) - {"math"}
         if not used and "math." not in code(node):
             return False  # constants only: the compiler folds them
         loop = self.placement(
             loops,
             lambda lp: not any(self.names.bound_in(n, lp) for n in used),
-            lambda lp: all(_dominated(self.names, n, self.ancestors[id(lp)], lp) for n in used),
+            lambda lp: all(dominated(self.names, n, self.ancestors[id(lp)], lp) for n in used),
         )
         if loop is None:
             return False
@@ -365,13 +284,13 @@ class _Hoister:
         return True
 
     def run(self) -> Rewrite | None:
-        if _references(self.function) & _DYNAMIC:
+        if references(self.function) & _DYNAMIC:
             return None
         sites: list[tuple[cst.CSTNode, tuple[cst.CSTNode, ...], list[Loop]]] = []
         for node, ancestors in walk(self.function):  # parents before children
             if isinstance(node, cst.For | cst.While):
                 self.ancestors[id(node)] = ancestors
-            loops = _loops_around(ancestors, node)
+            loops = loops_around(ancestors, node)
             if loops:
                 sites.append((node, ancestors, loops))
         hoisted: set[int] = set()
@@ -398,22 +317,6 @@ def _nonzero_divisor(node: cst.BinaryOperation) -> bool:
         and isinstance(right, cst.Integer | cst.Float)
         and right.evaluated_value != 0
     )
-
-
-def _loops_around(ancestors: Sequence[cst.CSTNode], node: cst.CSTNode) -> list[Loop]:
-    """Loops (outermost first) that run ``node`` once per iteration; none when it sits in a
-    comprehension or in an ``async for``."""
-    loops: list[Loop] = []
-    for parent, child in zip(ancestors, (*ancestors[1:], node), strict=False):  # root: none
-        if isinstance(parent, _SCOPES):
-            return []
-        if isinstance(parent, cst.For | cst.While) and any(
-            child is part for part in repeated_parts(parent)
-        ):
-            if isinstance(parent, cst.For) and parent.asynchronous is not None:
-                return []
-            loops.append(parent)
-    return loops
 
 
 def transform(target: Target) -> Rewrite | None:

@@ -28,7 +28,7 @@ or negative slices), and:
   running total and a fresh ``sum()`` (sequential on 3.11, compensated on 3.12+) differ by at
   most ``(4 * width + 4) * u * A``. A running total is yielded only where that bound (taken
   twice) is below ``1e-11`` of it. perfagent's equivalence check allows ``1e-9`` relative on
-  floats (``tools/equivalence.py``), so a sum used as is, scaled or divided passes with 100x
+  floats (``tools/equivalence/``), so a sum used as is, scaled or divided passes with 100x
   to spare; code subtracting nearly equal numbers from it could amplify the difference, and
   the lab's check is the backstop there. Cancelling sums (a small total, large ``A``) fall
   back to the original, where it matters.
@@ -47,6 +47,9 @@ objects, assumed not to mutate ``xs``; offsets holding user objects run theirs o
 Only the first distinct window of a loop is rewritten. Not covered: rolling variance (a
 running sum of squares cancels badly unless shifted, would need its own bound, and the idiom
 spans several statements).
+
+The helper's source is in ``_window_helper.py``; this module finds the windows, checks the
+static conditions and rewrites the loop.
 """
 
 from __future__ import annotations
@@ -71,86 +74,11 @@ from tools.rules._base import (
     replace_nodes,
     walk,
 )
+from tools.rules._window_helper import HELPER
+from tools.rules._window_helper import HELPER_SOURCE as _HELPER_SOURCE  # the name tests read here
 
 RATIONALE = "sum/max/min over a sliding window is O(width) per step; update it as it slides"
 
-HELPER = "_perfagent_window"
-_HELPER_SOURCE = f'''def {HELPER}(kind, bounds, indices):
-    """zip(indices, values): with xs, a, b = bounds() (called at the first index, errors
-    ignored), each value is kind(xs[i + a : i + b]) for kind "sum", "max" or "min", or None
-    where the caller must compute it. Added by perfagent (incremental-window-aggregate): a
-    sum is a running total re-added every 2 * width windows, a float one used only where it
-    provably agrees with a fresh sum to 1e-11; max/min follow a deque of the positions that
-    can still be the extreme (ties keep the earliest, as max() and min() do)."""
-
-    def values(kind, bounds, indices):
-        from collections import deque
-
-        try:
-            xs, a, b = bounds()
-        except Exception:  # the caller's own expression will raise it where it did
-            xs = a = b = None
-        width = b - a if type(a) is int and type(b) is int else 0
-        if width < 2 or type(xs) not in (list, tuple) or type(indices) is not range:
-            width = 0
-        elif indices.step != 1:
-            width = 0
-        start, stop = (indices.start, indices.stop) if width else (0, 0)
-        first = min(max(start, -a), stop) if width else 0  # earlier windows start below 0
-        last = max(min(stop, len(xs) - b + 1), first) if width else 0  # later: past the end
-        for _ in range(start, first) if width else indices:
-            yield None
-        i = first
-        while kind == "sum" and i < last:
-            end = min(i + 2 * width, last)
-            span = xs[i + a : end - 1 + b]
-            kinds = set(map(type, span))
-            limit = -1 if kinds == {{int}} else None  # ints are exact
-            if kinds == {{float}}:
-                mass = sum(map(abs, span))
-                if mass - mass == 0:  # neither NaN nor infinity
-                    limit = (4 * width + 4) * 2.3e-16 * mass * 1e11
-            if limit is None:
-                for _ in range(i, end):
-                    yield None
-            else:
-                total = sum(span[:width])
-                yield total
-                for new, old in zip(span[width:], span):
-                    total += new - old
-                    yield total if total > limit or total < -limit else None
-            i = end
-        span = xs[first + a : last - 1 + b] if kind != "sum" and first < last else []
-        kinds = set(map(type, span))
-        usable = kinds <= {{int, float}}
-        if usable and float in kinds:
-            try:
-                total = sum(span)
-                usable = total == total  # no NaN: the order is total
-            except OverflowError:  # an int too large for a float
-                usable = False
-        if not usable:
-            span = []
-            for _ in range(first, last):
-                yield None
-        keep, largest = deque(), kind == "max"
-        for j, x in enumerate(span):
-            if largest:
-                while keep and span[keep[-1]] < x:
-                    keep.pop()
-            else:
-                while keep and span[keep[-1]] > x:
-                    keep.pop()
-            keep.append(j)
-            if j >= width - 1:
-                if keep[0] <= j - width:
-                    keep.popleft()
-                yield span[keep[0]]
-        for _ in range(last, stop):
-            yield None
-
-    return zip(indices, values(kind, bounds, indices))
-'''
 _READ_ONLY_CALLS = ("sum", "max", "min", "len", "abs", "round", "int", "float", "divmod", "pow")
 _PLUS_MINUS = cst.Add | cst.Subtract
 _FORBIDDEN = cst.Del | cst.Yield | cst.Await | cst.Global | cst.Nonlocal | cst.Lambda

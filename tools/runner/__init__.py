@@ -6,6 +6,9 @@ captured through pipes with a bounded buffer, the process is reaped with ``os.wa
 peak RSS is known, and whatever is left of its process group is killed when it ends. If
 perfagent itself is killed, the command is too (``setpriv --pdeathsig``), so a crashed batch
 or App leaves no measurement running.
+
+The network namespace probing lives in ``isolation.py`` and the pipe capture in
+``capture.py``; ``network_isolation_available`` is re-exported here.
 """
 
 from __future__ import annotations
@@ -17,7 +20,6 @@ import os
 import re
 import resource
 import select
-import shlex
 import shutil
 import signal
 import subprocess
@@ -26,16 +28,24 @@ import time
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
 
 from tools.errors import PerfagentError
+from tools.runner.capture import DROPPED_MARK, Capture, feed
+from tools.runner.isolation import isolated_argv, network_isolation_available, quiet_ok
+
+__all__ = [
+    "Limits",
+    "RunResult",
+    "RunnerError",
+    "network_isolation_available",
+    "run",
+    "scrub_env",
+]
 
 logger = logging.getLogger(__name__)
 
 _TERM_GRACE_S = 1.0  # between SIGTERM and SIGKILL on timeout
 _DRAIN_S = 2.0  # how long to wait for pipes to reach EOF once the group is dead
-_CHUNK = 1 << 16
-_DROPPED_MARK = "[perfagent: "
 
 _INHERITED = frozenset(
     {"PATH", "HOME", "LANG", "LANGUAGE", "TERM", "TZ", "TMPDIR", "USER", "LOGNAME", "SHELL"}
@@ -111,7 +121,7 @@ def _last_line(text: str) -> str:
     """The most telling line: the last one that reads like an error among the final lines
     (pip and pytest end with hints and tallies), else simply the last one."""
     lines = [ln.strip() for ln in text.splitlines()[-40:]]
-    lines = [ln for ln in lines if ln and not ln.startswith(_DROPPED_MARK)]
+    lines = [ln for ln in lines if ln and not ln.startswith(DROPPED_MARK)]
     if not lines:
         return ""
     line = next((ln for ln in reversed(lines) if _ERROR_LINE.search(ln)), lines[-1])
@@ -142,81 +152,6 @@ def _child_env(extra: Mapping[str, str] | None, inherit: bool) -> dict[str, str]
         env = {k: v for k, v in os.environ.items() if k in _INHERITED or k.startswith("LC_")}
     env.update(extra or {})
     return scrub_env(env)
-
-
-# -- network isolation -------------------------------------------------------------------------
-_probe_lock = threading.Lock()
-
-
-def network_isolation_available() -> bool:
-    """Whether ``run(..., network=False)`` can put commands in an empty network namespace."""
-    return _isolation() is not None
-
-
-def _isolation() -> tuple[tuple[str, ...], tuple[str, str] | None] | None:
-    """``unshare`` argv prefix, plus (sh, command) that brings ``lo`` up when that works."""
-    with _probe_lock:  # probe (and warn) once even when first called from several threads
-        return _probe_isolation()
-
-
-def _isolated_argv(argv: Sequence[str], env: Mapping[str, str]) -> list[str]:
-    probe = _isolation()
-    assert probe is not None
-    prefix, shim = probe
-    if shim is None:
-        return [*prefix, *argv]
-    # The shim execs the command (same pid); it must not add PWD/SHLVL the caller didn't set.
-    unset = " ".join(name for name in ("PWD", "SHLVL") if name not in env)
-    sh, up = shim
-    script = f'{up} 2>/dev/null; {f"unset {unset}; " if unset else ""}exec "$@"'
-    return [*prefix, sh, "-c", script, "sh", *argv]
-
-
-def _quiet_ok(argv: Sequence[str]) -> tuple[bool, str]:
-    try:
-        proc = subprocess.run(
-            argv, stdin=subprocess.DEVNULL, capture_output=True, timeout=20, check=False
-        )
-    except (OSError, subprocess.SubprocessError) as exc:
-        return False, str(exc)
-    lines = proc.stderr.decode(errors="replace").strip().splitlines()
-    return proc.returncode == 0, lines[-1] if lines else f"exit {proc.returncode}"
-
-
-@functools.cache
-def _probe_isolation() -> tuple[tuple[str, ...], tuple[str, str] | None] | None:
-    unshare = shutil.which("unshare")
-    if unshare is None:
-        reason = "the `unshare` command (util-linux) is not installed"
-    else:
-        # Root can create a network namespace directly; others need a user namespace too.
-        reason = ""
-        for flags in ("-n", "-rn"):
-            ok, why = _quiet_ok([unshare, flags, "--", "true"])
-            if ok:
-                prefix = (unshare, flags, "--")
-                return prefix, _loopback_up(prefix)
-            reason += f"`unshare {flags} true` failed: {why}; "
-        reason = reason.rstrip("; ")
-    logger.warning(
-        "network isolation is unavailable (%s); commands run with network access", reason
-    )
-    return None
-
-
-def _loopback_up(prefix: tuple[str, ...]) -> tuple[str, str] | None:
-    """A new network namespace starts with ``lo`` down, which breaks test suites that talk to
-    a local server; returns (sh, command) that brings it up, if that works here."""
-    sh, ip = shutil.which("sh"), shutil.which("ip")
-    if sh is not None and ip is not None:
-        up = f"{shlex.quote(ip)} link set lo up"
-        ok, why = _quiet_ok([*prefix, sh, "-c", up])
-        if ok:
-            return sh, up
-    else:
-        why = "`ip` (iproute2) is not installed"
-    logger.info("isolated commands run with the loopback interface down: %s", why)
-    return None
 
 
 # -- checks done before starting ---------------------------------------------------------------
@@ -260,7 +195,7 @@ def _die_with_parent() -> tuple[str, ...]:
     command runs in its own session, so nothing else would stop it. Every wrapper after it
     execs, so the command itself carries the setting."""
     setpriv = shutil.which("setpriv")
-    if setpriv is None or not _quiet_ok([setpriv, "--pdeathsig", "KILL", "--", "true"])[0]:
+    if setpriv is None or not quiet_ok([setpriv, "--pdeathsig", "KILL", "--", "true"])[0]:
         return ()
     return (setpriv, "--pdeathsig", "KILL", "--")
 
@@ -293,65 +228,6 @@ def _preexec(
             os.sched_setaffinity(0, cpus)
 
     return apply
-
-
-# -- output capture ----------------------------------------------------------------------------
-class _Capture:
-    """Drains one pipe in a daemon thread, keeping the first and the last half of ``limit``
-    bytes (errors usually come last) and counting what falls in between."""
-
-    def __init__(self, stream: IO[bytes], limit: int) -> None:
-        self._stream = stream
-        self._head_cap = limit - limit // 2
-        self._tail_cap = limit // 2
-        self._head = bytearray()
-        self._tail = bytearray()
-        self.dropped = 0
-        self._lock = threading.Lock()
-        self.thread = threading.Thread(target=self._drain, name="runner-capture", daemon=True)
-        self.thread.start()
-
-    def _drain(self) -> None:
-        try:
-            while chunk := os.read(self._stream.fileno(), _CHUNK):
-                with self._lock:
-                    self._keep(chunk)
-        except OSError:
-            pass
-        finally:
-            # The thread owns the pipe: closing it from another thread while a read may still
-            # be blocked on it could hand the descriptor number to an unrelated file.
-            self._stream.close()
-
-    def _keep(self, chunk: bytes) -> None:
-        room = self._head_cap - len(self._head)
-        if room > 0:
-            self._head += chunk[:room]
-            chunk = chunk[room:]
-        self._tail += chunk
-        excess = len(self._tail) - self._tail_cap
-        if excess > 0:
-            del self._tail[:excess]
-            self.dropped += excess
-
-    def text(self) -> str:
-        with self._lock:
-            head, tail, dropped = bytes(self._head), bytes(self._tail), self.dropped
-        if not dropped:
-            return (head + tail).decode("utf-8", errors="replace")
-        mark = f"\n{_DROPPED_MARK}{dropped} bytes of output dropped]\n"
-        return head.decode("utf-8", errors="replace") + mark + tail.decode("utf-8", "replace")
-
-
-def _feed(stream: IO[bytes], data: bytes) -> None:
-    view = memoryview(data)
-    try:
-        while view:
-            view = view[os.write(stream.fileno(), view[:_CHUNK]) :]
-    except OSError:
-        pass  # the command closed its stdin or died: it does not want the rest
-    finally:
-        stream.close()
 
 
 # -- process lifetime --------------------------------------------------------------------------
@@ -401,7 +277,7 @@ def run(
     prefix = _limit_argv(rlimits, pinned)
     preexec = _preexec(rlimits, pinned) if prefix is None else None
     isolated = not network and network_isolation_available()
-    full_argv = _isolated_argv(argv, child_env) if isolated else list(argv)
+    full_argv = isolated_argv(argv, child_env) if isolated else list(argv)
     full_argv = [*_die_with_parent(), *(prefix or []), *full_argv]
 
     start = time.perf_counter()
@@ -423,11 +299,11 @@ def run(
     timed_out, pidfd = False, None
     try:
         assert proc.stdout is not None and proc.stderr is not None
-        out = _Capture(proc.stdout, limits.output_bytes)
-        err = _Capture(proc.stderr, limits.output_bytes)
+        out = Capture(proc.stdout, limits.output_bytes)
+        err = Capture(proc.stderr, limits.output_bytes)
         threads = [out.thread, err.thread]
         if proc.stdin is not None and stdin is not None:
-            threads.append(threading.Thread(target=_feed, args=(proc.stdin, stdin), daemon=True))
+            threads.append(threading.Thread(target=feed, args=(proc.stdin, stdin), daemon=True))
             threads[-1].start()
         with contextlib.suppress(AttributeError, OSError):  # else _wait_exit polls
             pidfd = os.pidfd_open(proc.pid)

@@ -1,14 +1,16 @@
-"""Compare two canonical output trees (written by ``tools/bench/_perfagent_canonical.py``).
+"""Compare two canonical output trees (written by ``tools/bench/child/_perfagent_canonical.py``).
 
 The trees are plain JSON from two processes, so everything here works on that JSON alone.
 Floats (also inside complex numbers and arrays) may differ within a tolerance; everything else,
 including the type of a number, must match. The walk is iterative, so deep trees cannot exhaust
 the stack, and stops at the first difference, which it names by a Python-ish path.
+
+This module holds the walk; ``nodes.py`` holds what a node is and how a difference shows it
+(``type_name``, ``float_detail``, ``key_path`` and ``render`` are re-exported here).
 """
 
 from __future__ import annotations
 
-import base64
 import json
 import math
 import os
@@ -16,21 +18,29 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-_KNOWN_TAGS = frozenset({
-    "__float__", "__int__", "__bytes__", "__tuple__", "__dict__", "__set__", "__complex__",
-    "__range__", "__value__", "__ref__", "__object__", "__repr__", "__exception__",
-    "__ndarray__", "__npscalar__", "__dataframe__", "__series__", "__pdindex__",
-    "__unsupported__", "__cycle__", "__truncated__", "__raised__",
-})  # fmt: skip
-_NAMES = {
-    "map": "mapping", "__tuple__": "tuple", "__dict__": "dict", "__set__": "set",
-    "__bytes__": "bytes", "__complex__": "complex", "__ndarray__": "ndarray",
-    "__range__": "range", "__ref__": "reference", "__dataframe__": "DataFrame",
-    "__series__": "Series", "__pdindex__": "Index",
-}  # fmt: skip
+from tools.equivalence.nodes import (
+    NAMED,
+    float_detail,
+    json_text,
+    key_path,
+    kind_of,
+    number,
+    pairs_of,
+    render,
+    type_name,
+)
+
+__all__ = [
+    "Equivalence",
+    "compare",
+    "float_detail",
+    "key_path",
+    "load_canonical",
+    "render",
+    "type_name",
+]
+
 _PANDAS = ("__dataframe__", "__series__", "__pdindex__")
-# Tags whose node names its own type (an object's class, an exception's...).
-_NAMED = _KNOWN_TAGS - _NAMES.keys() - {"__float__", "__int__"}
 _SCALARS = frozenset({str, int, float, bool, type(None)})
 _NUMPY_FROM = 10_000  # elements; below this a Python loop is as fast as converting to numpy
 
@@ -78,7 +88,7 @@ def _first_diff(expected: object, actual: object, path: str, tol: _Tol) -> Equiv
             step = _step(e, a, where, tol)
         except (KeyError, TypeError, ValueError, IndexError, AttributeError):
             # A node not shaped as its tag promises (hand-written JSON): compare it verbatim.
-            step = [] if _json(e) == _json(a) else _diff(where, _values(e, a))
+            step = [] if json_text(e) == json_text(a) else _diff(where, _values(e, a))
         if isinstance(step, Equivalence):
             return step
         stack.extend(reversed(step))  # reversed, so children are checked in order
@@ -87,26 +97,26 @@ def _first_diff(expected: object, actual: object, path: str, tol: _Tol) -> Equiv
 
 def _step(e: Any, a: Any, path: str, tol: _Tol) -> Equivalence | _Pending:
     """The difference at this node, or the pairs of children still to compare."""
-    kind = _kind(e)
-    if kind != _kind(a) or (kind in _NAMED and type_name(e) != type_name(a)):
+    kind = kind_of(e)
+    if kind != kind_of(a) or (kind in NAMED and type_name(e) != type_name(a)):
         return _diff(path, _type_change(e, a))
     if kind == "float":
-        detail = float_detail(_number(e), _number(a), tol.rel, tol.abs)
+        detail = float_detail(number(e), number(a), tol.rel, tol.abs)
         return [] if detail is None else _diff(path, detail)
     if kind == "list":
         return _sequence(e, a, path, "list")
     if kind == "__tuple__":
         return _sequence(e[kind], a[kind], path, "tuple")
     if kind in ("map", "__dict__"):
-        return _mapping(_pairs_of(e), _pairs_of(a), path, tol, "key")
+        return _mapping(pairs_of(e), pairs_of(a), path, tol, "key")
     if kind == "__set__":
         return _set(e[kind], a[kind], path, tol)
     if kind == "__complex__":
         (e_re, e_im), (a_re, a_im) = e[kind], a[kind]
         return [(e_re, a_re, f"{path}.real"), (e_im, a_im, f"{path}.imag")]
     if kind == "__object__":
-        if _kind(e["state"]) == _kind(a["state"]) == "__dict__":
-            state = (_pairs_of(e["state"]), _pairs_of(a["state"]))
+        if kind_of(e["state"]) == kind_of(a["state"]) == "__dict__":
+            state = (pairs_of(e["state"]), pairs_of(a["state"]))
             return _mapping(*state, f"{path}.state", tol, "attribute")
         return [(e["state"], a["state"], f"{path}.state")]
     if kind == "__exception__":
@@ -118,47 +128,18 @@ def _step(e: Any, a: Any, path: str, tol: _Tol) -> Equivalence | _Pending:
     if kind == "__ndarray__":
         return _ndarray(e[kind], a[kind], path, tol)
     if kind in _PANDAS:
-        return _mapping(_pairs_of(e[kind]), _pairs_of(a[kind]), path, tol, "attribute")
+        return _mapping(pairs_of(e[kind]), pairs_of(a[kind]), path, tol, "attribute")
     # Leaves (ints, strings, bytes, names, reprs...) must match exactly.
-    return [] if _json(e) == _json(a) else _diff(path, _leaf_detail(e, a))
-
-
-def _kind(node: object) -> str:
-    if isinstance(node, dict):
-        tags = _KNOWN_TAGS.intersection(node)
-        if len(tags) != 1:
-            return "map"  # plain JSON object, e.g. a command's {"returncode", "stdout"}
-        (tag,) = tags
-        return {"__float__": "float", "__int__": "int"}.get(tag, tag)
-    return "None" if node is None else type(node).__name__
+    return [] if json_text(e) == json_text(a) else _diff(path, _leaf_detail(e, a))
 
 
 def _diff(path: str, detail: str) -> Equivalence:
     return Equivalence(False, path, detail)
 
 
-def _pairs_of(node: dict[str, Any]) -> list[Any]:
-    return node["__dict__"] if "__dict__" in node else list(node.items())
-
-
 def _identity(node: object) -> str:
     """Equal for exactly equal nodes; strings skip JSON (no JSON text starts with NUL)."""
-    return "\0" + node if isinstance(node, str) else _json(node)
-
-
-def _json(node: object) -> str:
-    try:
-        return json.dumps(node, sort_keys=True)
-    except (TypeError, ValueError):
-        return repr(node)
-
-
-def _number(node: Any) -> float:
-    if isinstance(node, dict):
-        return float(node["__float__"]) if "__float__" in node else int(node["__int__"], 16)
-    if isinstance(node, bool | int | float):
-        return float(node)
-    raise TypeError(f"not a number: {node!r}")
+    return "\0" + node if isinstance(node, str) else json_text(node)
 
 
 def _values(e: object, a: object) -> str:
@@ -167,9 +148,9 @@ def _values(e: object, a: object) -> str:
 
 def _type_change(e: object, a: object) -> str:
     text = f"type {type_name(e)} != {type_name(a)}"
-    kinds = {_kind(e), _kind(a)}
+    kinds = {kind_of(e), kind_of(a)}
     if kinds <= {"bool", "int", "float"}:
-        same = "same value: " if _number(e) == _number(a) else ""
+        same = "same value: " if number(e) == number(a) else ""
         return f"{text} ({same}{_values(e, a)})"
     if kinds & {"None", "str", "bytes", "complex", "__raised__", "__value__", "__npscalar__"}:
         return f"{text} ({_values(e, a)})"
@@ -293,8 +274,8 @@ def _ndarray(e: dict[str, Any], a: dict[str, Any], path: str, tol: _Tol) -> Equi
 
 
 def _as_floats(flat: list[Any]) -> list[float] | None:
-    if all(type(item) is float or _kind(item) == "float" for item in flat):
-        return [_number(item) for item in flat]
+    if all(type(item) is float or kind_of(item) == "float" for item in flat):
+        return [number(item) for item in flat]
     return None
 
 
@@ -317,103 +298,3 @@ def _numpy() -> Any:
     except ImportError:
         return None
     return numpy
-
-
-# -- describing nodes ----------------------------------------------------------------------------
-
-
-def type_name(node: object) -> str:
-    """The Python type a canonical node stands for, as shown in details."""
-    kind = _kind(node)
-    if kind in _NAMES or not isinstance(node, dict):
-        return _NAMES.get(kind, kind)
-    if kind in ("__object__", "__exception__", "__value__"):
-        return str(node[kind])
-    if kind == "__repr__":
-        return str(node.get("type"))
-    if kind == "__npscalar__":
-        return f"numpy.{node[kind]}"
-    if kind == "__raised__":
-        return f"raised {type_name(node[kind])}"
-    return f"{kind.strip('_')} {node[kind]}"  # unsupported / cycle / truncated
-
-
-def float_detail(e: float, a: float, rel_tol: float, abs_tol: float) -> str | None:
-    """None if the floats are equivalent (NaN equals NaN), else what differs."""
-    if e == a or (math.isnan(e) and math.isnan(a)):
-        return None
-    if math.isclose(e, a, rel_tol=rel_tol, abs_tol=abs_tol):
-        return None
-    note = ""
-    if math.isfinite(e) and math.isfinite(a):
-        diff = abs(a - e)
-        note = f" (rel diff {diff / abs(e):.1e})" if e else f" (abs diff {diff:.1e})"
-    return f"expected {e!r}, got {a!r}{note}"
-
-
-def key_path(key: object, *, attr: bool = False) -> str:
-    if isinstance(key, str) and attr and key.isidentifier():
-        return f".{key}"
-    return f"[{key!r}]" if isinstance(key, str) and len(key) < 60 else f"[{render(key)}]"
-
-
-def render(node: object, limit: int = 60) -> str:
-    """A short Python-ish rendering of a canonical node."""
-    try:
-        text = _show(node, 2)
-    except (KeyError, TypeError, ValueError, IndexError, AttributeError):
-        text = _json(node)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _short(name: object) -> str:
-    return str(name).rsplit(".", 1)[-1]
-
-
-def _join(parts: list[str], total: int) -> str:
-    return ", ".join(parts + (["…"] if total > len(parts) else []))
-
-
-def _show(node: Any, depth: int) -> str:
-    if not isinstance(node, dict | list):
-        return repr(node)
-    if depth < 0:
-        return "…"
-    if isinstance(node, list):
-        return f"[{_join([_show(x, depth - 1) for x in node[:6]], len(node))}]"
-    kind = _kind(node)
-    payload: Any = node.get({"float": "__float__", "int": "__int__"}.get(kind, kind))
-    if kind in ("map", "__dict__"):
-        pairs = _pairs_of(node)
-        shown = [f"{_show(k, depth - 1)}: {_show(v, depth - 1)}" for k, v in pairs[:6]]
-        return f"{{{_join(shown, len(pairs))}}}"
-    if kind in ("__tuple__", "__set__", "__exception__"):
-        items = node["args"]["__tuple__"] if kind == "__exception__" else payload
-        inner = _join([_show(x, depth - 1) for x in items[:6]], len(items))
-        if kind == "__set__":
-            return f"{{{inner}}}" if items else "set()"
-        prefix = _short(payload) if kind == "__exception__" else ""
-        return f"{prefix}({inner}{',' if len(items) == 1 and not prefix else ''})"
-    if kind == "__object__":
-        state = _pairs_of(node["state"])
-        shown = [f"{k}={_show(v, depth - 1)}" for k, v in state[:6]]
-        return f"{_short(payload)}({_join(shown, len(state))})"
-    if kind in ("float", "__repr__"):
-        return str(payload)
-    if kind == "int":
-        return f"int({str(payload)[:20]}…)"
-    if kind == "__bytes__":
-        return repr(base64.b64decode(payload[:88]))  # 66 bytes: more than render shows
-    if kind == "__complex__":
-        return repr(complex(_number(payload[0]), _number(payload[1])))
-    if kind == "__value__":
-        return f"{_short(payload)}({node['value']!r})"
-    if kind == "__npscalar__":
-        return f"{payload}({_show(node['value'], depth)})"
-    if kind == "__ndarray__":
-        return f"array({_show(payload['data'], depth)}, dtype={payload['dtype']})"
-    if kind == "__raised__":
-        return f"raised {_show(payload, depth)}"
-    if kind == "__range__":
-        return f"range({', '.join(map(str, payload))})"
-    return f"<{type_name(node)}>"
