@@ -767,3 +767,36 @@ def test_empty_and_mode_only_diffs_pass(tmp_path: Path) -> None:
     mode_only = "diff --git a/pkg/run.py b/pkg/run.py\nold mode 100644\nnew mode 100755\n"
     assert check_candidate(tmp_path, "", protected=PROTECTED) == GuardResult([], [])
     assert check_candidate(tmp_path, mode_only, protected=PROTECTED) == GuardResult([], [])
+
+
+def test_the_helper_a_rule_adds_is_trusted_but_a_tampered_copy_is_not(tmp_path: Path) -> None:
+    import libcst as cst
+
+    from tools.rules import RULES
+
+    before = _dedent(
+        """
+        import re
+
+
+        def tokens(text):
+            pos, out = 0, []
+            while pos < len(text):
+                m = re.match(r"\\d+|\\s+|.", text[pos:])
+                out.append(m.group())
+                pos += len(m.group())
+            return out
+        """
+    )
+    module, sites = RULES["regex-slice-to-pos"].transform(cst.parse_module(before), "tokens")
+    after = module.code
+    assert sites == 1 and "_PERFAGENT_RE_AT_CACHE" in after
+    assert flags(tmp_path, before, after) == []
+    # The same helper memoising results by input is a cache like any other.
+    tampered = after.replace(
+        "            return bound(string, pos)",
+        "            _PERFAGENT_RE_AT_CACHE[string] = bound(string, pos)\n"
+        "            return _PERFAGENT_RE_AT_CACHE[string]",
+    )
+    assert tampered != after
+    assert any("cache" in flag for flag in flags(tmp_path / "t", before, tampered))

@@ -27,6 +27,12 @@ from tools.rules import (
     window_aggregate,
 )
 from tools.rules._base import FunctionRewriter, rewrite_function
+from tools.rules._window_helper import HELPER_SOURCE as _WINDOW_HELPER_SOURCE
+
+# The module-level functions rules add, verbatim. The reward-hack guard trusts exactly these
+# (compared as syntax trees): the regex helper's bounded cache of compiled patterns is what
+# ``re`` itself does, not a memo of results, and must not flag our own rewrite.
+HELPER_SOURCES: tuple[str, ...] = (regex_match_at_pos.HELPER_SOURCE, _WINDOW_HELPER_SOURCE)
 
 
 @dataclass(frozen=True)

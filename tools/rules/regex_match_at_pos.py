@@ -72,7 +72,7 @@ CACHE_NAME = "_PERFAGENT_RE_AT_CACHE"
 
 _ANCHORS_SOURCE = f'{ANCHORS_NAME} = re.compile(r"\\^|\\\\[AbB]|\\(\\?<")\n'
 _CACHE_SOURCE = f"{CACHE_NAME} = {{}}\n"
-_HELPER_SOURCE = f'''def {HELPER_NAME}(method, pattern, string, pos, flags=0):
+HELPER_SOURCE = f'''def {HELPER_NAME}(method, pattern, string, pos, flags=0):
     """re.<method>(pattern, string[pos:], flags) without copying the tail, when equivalent."""
     if type(pattern) is str and type(string) is str and type(pos) is int and pos >= 0:
         key = (method, pattern, flags)
@@ -205,7 +205,7 @@ def _prelude(target: Target) -> list[cst.BaseStatement] | None:
     wanted = [
         (ANCHORS_NAME, cst.parse_statement(_ANCHORS_SOURCE)),
         (CACHE_NAME, cst.parse_statement(_CACHE_SOURCE)),
-        (HELPER_NAME, cst.parse_statement(_HELPER_SOURCE)),
+        (HELPER_NAME, cst.parse_statement(HELPER_SOURCE)),
     ]
     found = [_top_level_statement(module, name) for name, _ in wanted]
     if all(statement is None for statement in found):
