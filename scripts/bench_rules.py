@@ -131,6 +131,21 @@ MICRO: dict[str, tuple[str, str, str]] = {
             return micro.dates(LINES)
     """,
     ),
+    "list-concat-to-append": (
+        "squares",
+        """
+        def squares(n):
+            values = []
+            for i in range(n):
+                if i % 3:
+                    values = values + [i * i]
+            return values
+    """,
+        """
+        def workload():
+            return micro.squares(6000)
+    """,
+    ),
     "string-concat-to-join": (
         "render",
         """

@@ -78,6 +78,32 @@ def test_string_concat_equivalent(xs: list[int]) -> None:
     assert before(xs) == after(xs)
 
 
+GROW = _pair(
+    """
+    def f(xs):
+        evens = []
+        pairs = [None]
+        for x in xs:
+            if x % 2 == 0:
+                evens = evens + [x]
+            elif x > 50:
+                pairs = pairs + [(x, x + 1), []]
+            if x == 99:
+                break
+        total = 100 // (len(evens) - 3)  # the same exception, at the same point
+        return evens, pairs, total
+    """,
+    "list-concat-to-append",
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(0, 100)))
+def test_list_concat_equivalent(xs: list[int]) -> None:
+    before, after = GROW
+    assert _outcome(before, xs) == _outcome(after, xs)
+
+
 REGEX = _pair(
     """
     import re

@@ -83,6 +83,68 @@ def test_list_membership_not_for_parameters() -> None:
     assert _apply("def f(seen=[]):\n    return 1 in seen\n", "list-membership-to-set") is None
 
 
+# --- list-concat-to-append ------------------------------------------------------------------
+
+
+def test_list_concat_rewritten() -> None:
+    result = _apply(
+        """
+        def f(xs):
+            out: list[int] = [0]
+            for x in xs:
+                if x:
+                    out = out + [x * 2]
+                else:
+                    out = out + [x, -x, *xs]; x += 1
+            return out, len(out)
+        """,
+        "list-concat-to-append",
+    )
+    _same(
+        result,
+        """
+        def f(xs):
+            out: list[int] = [0]
+            for x in xs:
+                if x:
+                    out.append(x * 2)
+                else:
+                    out.extend([x, -x, *xs]); x += 1
+            return out, len(out)
+        """,
+    )
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        # read in the loop: another reference would see the in-place change
+        "out = []\n    for x in xs:\n        out = out + [len(out)]\n    return out",
+        "out = []\n    for x in xs:\n        keep = out\n        out = out + [x]\n"
+        "    return out, keep",
+        "out = []\n    while len(out) < 3:\n        out = out + [1]\n    return out",
+        "out = []\n    for x in out:\n        out = out + [x]\n    return out",
+        # not a fresh list: the caller (or whoever else) holds it
+        "out = xs\n    for x in xs:\n        out = out + [x]\n    return out",
+        "out = list(xs)\n    for x in xs:\n        out = out + [x]\n    return out",
+        # read between the start and the loop, or from a nested scope
+        "out = []\n    alias = out\n    for x in xs:\n        out = out + [x]\n"
+        "    return out, alias",
+        "out = []\n    for x in xs:\n        out = out + [x]\n        g = lambda: out\n"
+        "    return out",
+        # other shapes: already in place, prepending, not a list display
+        "out = []\n    for x in xs:\n        out += [x]\n    return out",
+        "out = []\n    for x in xs:\n        out = [x] + out\n    return out",
+        "out = []\n    for x in xs:\n        out = out + list(x)\n    return out",
+        "out = []\n    for x in xs:\n        out = out + [out]\n    return out",
+        "out = []\n    try:\n        for x in xs:\n            out = out + [x]\n"
+        "    finally:\n        print(out)",
+    ],
+)
+def test_list_concat_must_not_fire(body: str) -> None:
+    assert _apply(f"def f(xs):\n    {body}\n", "list-concat-to-append") is None
+
+
 # --- string-concat-to-join -------------------------------------------------------------------
 
 

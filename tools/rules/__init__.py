@@ -17,6 +17,7 @@ from tools.rules import (
     any_all,
     dict_keys,
     linear_search,
+    list_concat,
     list_index_to_dict,
     list_membership,
     loop_invariant,
@@ -107,6 +108,17 @@ RULES: dict[str, Rule] = {
             transform=_transform(regex_once.transform),
         ),
         Rule(
+            id="list-concat-to-append",
+            title="Append instead of rebuilding a list with + in a loop",
+            rationale=list_concat.RATIONALE,
+            safety=(
+                "Fires when xs = [...] is followed by a loop that only does xs = xs + [...] and "
+                "xs is read only after the loop; not if xs is read in the loop, starts as "
+                "anything but a list display, or is used from a nested function."
+            ),
+            transform=_transform(list_concat.transform),
+        ),
+        Rule(
             id="string-concat-to-join",
             title="Build strings with join instead of += in a loop",
             rationale=string_concat.RATIONALE,
@@ -180,6 +192,7 @@ _MEASURED_ORDER = (
     "list-index-to-dict",
     "any-all-generator",
     "linear-search-to-index",
+    "list-concat-to-append",
     "incremental-window-aggregate",
     "sorted-index-to-min-max",
     "compile-regex-once",

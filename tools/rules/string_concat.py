@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import libcst as cst
 
+from tools.rules._accumulate import accumulation
 from tools.rules._base import (
     Rewrite,
     Target,
@@ -58,54 +59,36 @@ def _start(
     return target, small, value.value
 
 
-def _is_append_site(node: cst.Name, ancestors: tuple[cst.CSTNode, ...]) -> bool:
+def _start_of(statement: cst.BaseStatement) -> tuple[cst.Name, cst.BaseSmallStatement] | None:
+    start = _start(statement)
+    return None if start is None else (start[0], start[1])
+
+
+def _site_of(
+    name: str, node: cst.Name, ancestors: tuple[cst.CSTNode, ...]
+) -> cst.BaseSmallStatement | None:
+    """The ``s += <expr not mentioning s>`` statement ``node`` is the target of."""
     parent = ancestors[-1]
-    return (
+    if (
         isinstance(parent, cst.AugAssign)
         and parent.target is node
         and isinstance(parent.operator, cst.AddAssign)
-    )
+        and not occurrences(parent.value, name)
+    ):
+        return parent
+    return None
 
 
 def _plan(
     function: cst.FunctionDef, block: cst.IndentedBlock, index: int, taken: set[str]
 ) -> tuple[dict[int, cst.CSTNode], dict[int, list[cst.BaseStatement]]] | None:
+    found = accumulation(function, block, index, _start_of, _site_of)
+    if found is None:
+        return None
     start = _start(block.body[index])
-    if start is None:
-        return None
-    target, small, literal = start
-    name = target.value
-    rest = block.body[index + 1 :]
-    loop_at = next((i for i, s in enumerate(rest) if isinstance(s, cst.For | cst.While)), None)
-    if loop_at is None:
-        return None
-    loop = rest[loop_at]
-    assert isinstance(loop, cst.For | cst.While)
-    before, after = rest[:loop_at], rest[loop_at + 1 :]
-    sites: list[cst.AugAssign] = []
-    for occ in occurrences(function, name):
-        if occ.in_nested_scope:
-            return None
-        ancestors = occ.ancestors
-        if any(a is small for a in ancestors):
-            if occ.node is not target:
-                return None  # ``s = s0 = ""`` or similar: keep it simple
-            continue
-        if any(a is s for s in after for a in ancestors):
-            continue
-        if any(a is s for s in before for a in ancestors):
-            return None
-        in_body = any(a is loop.body for a in ancestors)
-        if not in_body or not _is_append_site(occ.node, ancestors):
-            return None  # read in the loop, its test or else, or elsewhere in the function
-        site = occ.parent
-        assert isinstance(site, cst.AugAssign)
-        if occurrences(site.value, name):
-            return None
-        sites.append(site)
-    if not sites:
-        return None
-    parts = fresh_name(f"{name}_parts", taken)
+    assert start is not None
+    _, small, literal = start
+    parts = fresh_name(f"{found.name}_parts", taken)
     value = small.value
     assert isinstance(value, cst.SimpleString)
     initial = f"[{literal}]" if value.evaluated_value else "[]"
@@ -115,13 +98,14 @@ def _plan(
         new_start = cst.parse_statement(f"{parts} = {initial}\n")
     assert isinstance(new_start, cst.SimpleStatementLine)
     replacements: dict[int, cst.CSTNode] = {id(small): new_start.body[0]}
-    for site in sites:
+    for site in found.sites:
+        assert isinstance(site, cst.AugAssign)
         call = cst.parse_expression(f"{parts}.append(x)")
         assert isinstance(call, cst.Call)
         call = call.with_changes(args=[cst.Arg(site.value)])
         replacements[id(site)] = cst.Expr(call, semicolon=site.semicolon)
-    join = cst.parse_statement(f'{name} = "".join({parts})\n')
-    return replacements, {id(loop): [join]}
+    join = cst.parse_statement(f'{found.name} = "".join({parts})\n')
+    return replacements, {id(found.loop): [join]}
 
 
 def transform(target: Target) -> Rewrite | None:
