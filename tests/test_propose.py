@@ -90,3 +90,70 @@ def test_propose_cli_writes_patch_files(tmp_path: Path) -> None:
         )
         assert Path(candidate["patch_file"]).read_text() == candidate["diff"]
     assert any(c["id"].startswith("rules-combined-") for c in candidates)
+
+
+PROMISING = """
+import math
+
+
+def norms(rows):
+    out = []
+    for row in rows:
+        out.append(math.sqrt(sum(v * v for v in row)))
+    return out
+
+
+def squares(n):
+    values = []
+    for i in range(n):
+        values = values + [i * i]
+    return values
+
+
+def joined(words):
+    text = ""
+    for word in words:
+        text += word
+    return text
+"""
+
+
+def test_rewrites_too_small_alone_are_proposed_together(tmp_path: Path) -> None:
+    from agent.proposers.base import Attempt, ProposalRequest
+    from agent.proposers.rules import RuleProposer
+
+    (tmp_path / "mod.py").write_text(PROMISING)
+    spots = tuple(
+        Hotspot(name, "mod.py", (1, 30), 0.3, 0.1) for name in ("norms", "squares", "joined")
+    )
+    single = {c.rule_id: c for c in propose(tmp_path, targets_from(spots, (), tmp_path))}
+    assert {"hoist-loop-invariant", "list-concat-to-append", "string-concat-to-join"} <= set(single)
+
+    def attempt(rule: str, reason: str, speedup: float) -> Attempt:
+        c = single[rule]
+        return Attempt(c.id, c.qualname, rule, "verdict", reason, c.diff, speedup)
+
+    def request(*history: Attempt) -> ProposalRequest:
+        return ProposalRequest(
+            tree=tmp_path, hotspots=spots, hints=(), protected=(), history=history, round=2,
+            max_candidates=4,
+        )  # fmt: skip
+
+    history = (
+        attempt("hoist-loop-invariant", "not faster: inconclusive 1.030× [0.990, 1.070]", 1.03),
+        attempt("list-concat-to-append", "not faster: inconclusive 1.040× [0.980, 1.090]", 1.04),
+        attempt("string-concat-to-join", "not faster: slower 0.900× [0.850, 0.950]", 0.90),
+    )
+    first = RuleProposer().propose(request(*history)).candidates[0]
+    # The two promising ones, best first, in one diff; the slower one is left out.
+    assert first.rule_id == "list-concat-to-append+hoist-loop-invariant"
+    assert "values.append(i * i)" in first.diff and "sqrt = math.sqrt" in first.diff
+    assert "text_parts" not in first.diff
+    # Once tried, the combination is not proposed again; one promising rewrite is no combination.
+    tried = Attempt(first.id, first.qualname, first.rule_id, "verdict", "x", first.diff, 1.05)
+    again = RuleProposer().propose(request(*history, tried)).candidates
+    assert all("+" not in (c.rule_id or "") for c in again)
+    assert all(
+        "+" not in (c.rule_id or "")
+        for c in RuleProposer().propose(request(*history[1:])).candidates
+    )

@@ -1,9 +1,10 @@
 """The rule proposer: built-in libcst rewrites aimed at the profile's hot functions.
 
 It needs no model. Each rule that fires inside a hot function becomes its own candidate,
-ranked by the function's inclusive share of the workload; ``combine`` stacks several accepted
-candidates on one tree so the loop can compose gains. Whether a candidate is kept is never
-decided here: the lab measures it.
+ranked by the function's inclusive share of the workload. Rewrites that were measured
+*promising* (faster by the point estimate, but too small to be called faster alone) are
+stacked into one combined candidate, proposed first: several 2-4 % gains together can pass
+where none does alone. Whether a candidate is kept is never decided here: the lab measures it.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from agent.proposers.base import Proposal, ProposalRequest
+from agent.proposers.base import Attempt, Proposal, ProposalRequest
 from agent.types import Candidate
 from tools.edit.locate import find_function
 from tools.edit.paths import matches_glob
@@ -22,6 +23,7 @@ from tools.profile import Hotspot
 from tools.rules import RULES, apply_rule
 
 DEFAULT_TOP = 8  # hot functions considered
+_UNDECIDED = ("inconclusive", "same")  # verdicts of a rewrite too small to keep alone
 MIN_WEIGHT = 0.02  # functions with less inclusive share are not worth a candidate
 
 
@@ -161,4 +163,48 @@ class RuleProposer:
         )
         tried = {attempt.diff for attempt in request.history}
         fresh = [c for c in propose(request.tree, targets, self.rule_ids) if c.diff not in tried]
-        return Proposal(candidates=fresh[: request.max_candidates])
+        measured = {(a.rule_id, a.qualname) for a in request.history if a.speedup is not None}
+        # New rewrites first; the same rule on the same function again (the baseline moved)
+        # after them, since it was measured once already.
+        fresh.sort(key=lambda c: (c.rule_id, c.qualname) in measured)
+        combined = self._combined(request, tried)
+        candidates = ([combined] if combined else []) + fresh
+        return Proposal(candidates=candidates[: request.max_candidates])
+
+    def _combined(self, request: ProposalRequest, tried: set[str]) -> Candidate | None:
+        """The promising rewrites of earlier rounds, redone on this tree and stacked."""
+        parts: list[Candidate] = []
+        for attempt in _promising(request.history):
+            file = _file_of(attempt.diff)
+            if file is None or attempt.rule_id is None:
+                continue
+            target = Target(file, attempt.qualname, 0.0)
+            parts += propose(request.tree, [target], [attempt.rule_id])
+        combined = combine(request.tree, parts)
+        if combined is None or combined.diff in tried:
+            return None
+        return combined
+
+
+def _promising(history: Sequence[Attempt]) -> list[Attempt]:
+    """Single-rule attempts measured faster by the point estimate but not significantly so,
+    each (rule, function) once, the most promising first."""
+    best: dict[tuple[str, str], Attempt] = {}
+    for attempt in history:
+        rule = attempt.rule_id
+        if rule is None or "+" in rule or attempt.speedup is None or attempt.speedup <= 1.0:
+            continue
+        if attempt.outcome not in ("screen", "verdict"):
+            continue
+        if not any(word in attempt.reason for word in _UNDECIDED):
+            continue
+        key = (rule, attempt.qualname)
+        if key not in best or attempt.speedup > (best[key].speedup or 0.0):
+            best[key] = attempt
+    return sorted(best.values(), key=lambda a: -(a.speedup or 0.0))
+
+
+def _file_of(diff: str) -> str | None:
+    """The one file a rule candidate's diff changes."""
+    files = {line[6:] for line in diff.splitlines() if line.startswith("+++ b/")}
+    return files.pop() if len(files) == 1 else None
