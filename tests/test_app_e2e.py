@@ -183,6 +183,7 @@ def test_a_comment_becomes_one_pull_request_with_measurements_and_a_check(
     assert worker.run_once() is None
     assert queue.jobs("queued") == []
     print(f"fake GitHub validated {fake.validated} requests")
+    print(f"the pull request's body:\n{pr.body}")  # shown with pytest -s
 
 
 def test_a_comment_on_an_issue_opens_a_draft_pull_request_against_the_default_branch(
