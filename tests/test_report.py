@@ -455,3 +455,13 @@ def test_report_renders_in_headless_chromium(tmp_path: Path) -> None:
     _chromium(tmp_path, f"--screenshot={png}", "--window-size=1280,4200", html_path.as_uri())
     data = png.read_bytes()
     assert data.startswith(b"\x89PNG\r\n\x1a\n") and len(data) > 50_000
+
+
+def test_a_profile_without_hotspots_says_why_instead_of_an_empty_table() -> None:
+    from agent.report.facts import no_hotspots_reason
+    from agent.report.markdown import md_hotspots
+
+    too_brief = {"total_samples": 0, "hotspots": []}
+    assert "too briefly" in md_hotspots(too_brief)
+    assert no_hotspots_reason({"total_samples": 9, "hotspots": []}) is not None
+    assert no_hotspots_reason({"total_samples": 9, "hotspots": [{"qualname": "f"}]}) is None

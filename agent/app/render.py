@@ -7,7 +7,7 @@ from typing import Any
 
 from agent.report import facts
 from agent.report.cells import dig, interval, speedup
-from agent.report.markdown import md_code, md_table, md_text
+from agent.report.markdown import md_code, md_hotspots, md_table, md_text
 
 MARKER = "<!-- perfagent -->"
 
@@ -87,5 +87,5 @@ def _tests(report: Any) -> list[str]:
 def _profiles(doc: dict[str, Any]) -> list[str]:
     out: list[str] = []
     for label, profile in facts.profile_pair(doc):
-        out += [f"## Hotspots {md_text(label)}", "", md_table(facts.hotspot_table(profile)), ""]
+        out += [f"## Hotspots {md_text(label)}", "", md_hotspots(profile), ""]
     return out

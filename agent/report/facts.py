@@ -185,6 +185,18 @@ def folded(profile: Mapping[str, Any]) -> list[str]:
     return collapsed(stacks)
 
 
+def no_hotspots_reason(profile: Mapping[str, Any]) -> str | None:
+    """Why a profile has no hotspot rows (said instead of an empty table), or None."""
+    if profile.get("hotspots"):
+        return None
+    if not profile.get("total_samples"):
+        return (
+            "No samples fell inside the timed calls: they ran too briefly for the sampler "
+            "(the measurements above are the evidence)."
+        )
+    return "No function of the repository was on the sampled stacks."
+
+
 def hotspot_table(profile: Mapping[str, Any], top: int = TOP_HOTSPOTS) -> Table:
     table = Table(
         ["#", "inclusive", "self", "function", "file:lines", "hottest lines"],

@@ -134,7 +134,9 @@ def _profiles(traj: dict[str, Any]) -> list[str]:
         return ["<h2>Hotspots</h2>", '<p class="note">No profile was recorded.</p>']
     out = ["<h2>Hotspots</h2>"]
     for label, profile in pairs:
-        out += [f"<h3>{escape(label)}</h3>", html_table(facts.hotspot_table(profile))]
+        reason = facts.no_hotspots_reason(profile)
+        body = f'<p class="note">{escape(reason)}</p>' if reason else None
+        out += [f"<h3>{escape(label)}</h3>", body or html_table(facts.hotspot_table(profile))]
     out.append("<h2>Flame graphs</h2>")
     for label, profile in pairs:
         lines = facts.folded(profile)

@@ -50,6 +50,12 @@ def md_table(table: Table) -> str:
     return "\n".join(lines)
 
 
+def md_hotspots(profile: dict[str, Any]) -> str:
+    """The hotspot table, or why there is none."""
+    reason = facts.no_hotspots_reason(profile)
+    return md_text(reason) if reason else md_table(facts.hotspot_table(profile))
+
+
 def _pairs(rows: list[tuple[str, str]]) -> str:
     return md_table(Table(["key", "value"], [[Cell(k, code=True), Cell(v)] for k, v in rows]))
 
@@ -81,7 +87,7 @@ def render_markdown(traj: dict[str, Any], *, path: str | None = None) -> str:
     out += ["", "## Hotspots", ""]
     pairs = facts.profile_pair(traj)
     for label, profile in pairs:
-        out += [f"### {md_text(label)}", "", md_table(facts.hotspot_table(profile)), ""]
+        out += [f"### {md_text(label)}", "", md_hotspots(profile), ""]
     if pairs:
         out.append("Flame graphs of these profiles are in `report.html`.")
     else:
