@@ -45,6 +45,17 @@ def trajectory_path(ctx: RunContext, state: AgentState) -> Path:
     return ctx.run_dir / f"{task_id}.traj.json"
 
 
+_VERDICT_KEYS = (
+    *("speedup", "ci", "verdict", "equivalent", "tests_passed"),
+    *("expert_speedup", "expert_ci", "gso_opt"),
+)
+
+
+def verdict_facts(final: dict[str, Any]) -> dict[str, Any]:
+    """The final result's verdict fields, as ``optimize --json`` and batch rows report them."""
+    return {key: final.get(key) for key in _VERDICT_KEYS}
+
+
 def _rounds(state: AgentState) -> list[dict[str, Any]]:
     rounds: dict[int, dict[str, Any]] = {}
     for proposal in state.get("proposals", []):

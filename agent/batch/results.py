@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.batch.metrics import delta_from_ci, swe_perf_delta
+from agent.trajectory import verdict_facts
 
 RESULTS = "results.jsonl"
 ORACLE = "oracle.jsonl"
@@ -119,15 +120,8 @@ def row_from_trajectory(
         "status": status,
         "run_id": doc.get("run_id"),
         "applied": applied,
-        "speedup": final.get("speedup"),
-        "ci": final.get("ci"),
-        "verdict": final.get("verdict"),
-        "equivalent": final.get("equivalent"),
-        "tests_passed": final.get("tests_passed"),
-        "expert_speedup": final.get("expert_speedup"),
-        "expert_ci": final.get("expert_ci"),
+        **verdict_facts(final),
         "expert_verdict": final.get("expert_verdict"),
-        "gso_opt": final.get("gso_opt"),
         "delta": delta,
         "delta_source": source,
         "flags": list(final.get("flags") or []),

@@ -15,6 +15,7 @@ from agent.context import Budgets, RunContext
 from agent.proposers import judge_of, make_proposer
 from agent.run import load_settings, new_run_id, run_graph
 from agent.target import TargetOptions, resolve_target
+from agent.trajectory import verdict_facts
 from tools.bench.session import SessionConfig
 from tools.errors import TaskSpecError
 from tools.taskspec import load_task
@@ -44,14 +45,7 @@ def summary(doc: dict[str, Any], run_dir: Path) -> dict[str, Any]:
         "run_id": doc["run_id"],
         "task": doc["task_id"],
         "status": doc["status"],
-        "speedup": final.get("speedup"),
-        "ci": final.get("ci"),
-        "verdict": final.get("verdict"),
-        "equivalent": final.get("equivalent"),
-        "tests_passed": final.get("tests_passed"),
-        "expert_speedup": final.get("expert_speedup"),
-        "expert_ci": final.get("expert_ci"),
-        "gso_opt": final.get("gso_opt"),
+        **verdict_facts(final),
         "flags": final.get("flags", []),
         "stop_reason": doc.get("stop_reason"),
         "accepted": final.get("accepted", []),
