@@ -11,7 +11,6 @@ import signal
 import socket
 import subprocess
 import sys
-import textwrap
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -20,14 +19,14 @@ import httpx
 import pytest
 
 from agent.app.queue import JobQueue
-from tests.conftest import ROOT, SLOW_MODULE, TEST_FILE, WORKLOAD
+from tests.conftest import ROOT
 from tests.github.fake import FakeGitHub
 from tests.github.spec import SpecSet
 from tests.github.world import APP_ID
 from tests.test_agent_loop import GOOD
 from tests.test_app_e2e import (
     CALC,
-    PYPROJECT,
+    CALC_FILES,
     SECRET,
     bot_comments,
     comment_payload,
@@ -60,13 +59,7 @@ def fake(tmp_path: Path, openapi: SpecSet, app_key: tuple[bytes, bytes]) -> Iter
     with FakeGitHub(
         tmp_path / "fake-github", openapi, app_id=APP_ID, public_key_pem=app_key[1]
     ) as gh:
-        files = {
-            "pyproject.toml": PYPROJECT,
-            "calc.py": textwrap.dedent(SLOW_MODULE),
-            "tests/test_calc.py": textwrap.dedent(TEST_FILE),
-            "bench/workload.py": textwrap.dedent(WORKLOAD),
-        }
-        gh.add_repo(CALC, files=files)
+        gh.add_repo(CALC, files=CALC_FILES)
         gh.install("octo", [CALC])
         gh.set_role(CALC, "alice", "write")
         gh.git.commit(CALC, "feature", {"NOTES.md": "speed\n"}, "notes", parent="main")

@@ -44,18 +44,19 @@ workload = "bench/workload.py"
 tests = ["python -m pytest -q -p no:cacheprovider tests"]
 """
 
+CALC_FILES = {  # a project whose tests and workload the App finds through [tool.perfagent]
+    "pyproject.toml": PYPROJECT,
+    "calc.py": textwrap.dedent(SLOW_MODULE),
+    "tests/test_calc.py": textwrap.dedent(TEST_FILE),
+    "bench/workload.py": textwrap.dedent(WORKLOAD),
+}
+
 
 @pytest.fixture
 def world(
     fake_github: FakeGitHub, github_app: GitHubApp, tmp_path: Path
 ) -> Iterator[tuple[FakeGitHub, TestClient, Worker, JobQueue]]:
-    files = {
-        "pyproject.toml": PYPROJECT,
-        "calc.py": textwrap.dedent(SLOW_MODULE),
-        "tests/test_calc.py": textwrap.dedent(TEST_FILE),
-        "bench/workload.py": textwrap.dedent(WORKLOAD),
-    }
-    fake_github.add_repo(CALC, files=files)
+    fake_github.add_repo(CALC, files=CALC_FILES)
     for inst in fake_github.installations.values():
         inst.repos.add(CALC)
     fake_github.set_role(CALC, "alice", "write")

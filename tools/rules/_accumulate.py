@@ -22,6 +22,23 @@ StartOf = Callable[[cst.BaseStatement], "tuple[cst.Name, cst.BaseSmallStatement]
 SiteOf = Callable[[str, cst.Name, tuple[cst.CSTNode, ...]], "cst.BaseSmallStatement | None"]
 
 
+def single_assignment(
+    statement: cst.BaseStatement,
+) -> tuple[cst.Name, cst.BaseExpression, cst.Assign | cst.AnnAssign] | None:
+    """``(name, value, small statement)`` for a line that is only ``name = value`` or
+    ``name: annotation = value``."""
+    if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
+        return None
+    small = statement.body[0]
+    if isinstance(small, cst.Assign) and len(small.targets) == 1:
+        target, value = small.targets[0].target, small.value
+    elif isinstance(small, cst.AnnAssign) and small.value is not None:
+        target, value = small.target, small.value
+    else:
+        return None
+    return (target, value, small) if isinstance(target, cst.Name) else None
+
+
 @dataclass(frozen=True)
 class Accumulation:
     name: str

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from tools.rules._accumulate import accumulation
+from tools.rules._accumulate import accumulation, single_assignment
 from tools.rules._base import Rewrite, Target, occurrences, replace_nodes, walk
 
 RATIONALE = "xs = xs + [x] in a loop copies the whole list every time (O(n²)); append grows it"
@@ -33,18 +33,10 @@ RATIONALE = "xs = xs + [x] in a loop copies the whole list every time (O(n²)); 
 
 def _start_of(statement: cst.BaseStatement) -> tuple[cst.Name, cst.BaseSmallStatement] | None:
     """``(name node, small statement)`` for ``name = [...]`` (optionally annotated)."""
-    if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
+    found = single_assignment(statement)
+    if found is None or not isinstance(found[1], cst.List):
         return None
-    small = statement.body[0]
-    if isinstance(small, cst.Assign) and len(small.targets) == 1:
-        target, value = small.targets[0].target, small.value
-    elif isinstance(small, cst.AnnAssign) and small.value is not None:
-        target, value = small.target, small.value
-    else:
-        return None
-    if not isinstance(target, cst.Name) or not isinstance(value, cst.List):
-        return None
-    return target, small
+    return found[0], found[2]
 
 
 def _site_of(

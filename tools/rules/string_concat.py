@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from tools.rules._accumulate import accumulation
+from tools.rules._accumulate import accumulation, single_assignment
 from tools.rules._base import (
     Rewrite,
     Target,
@@ -38,21 +38,16 @@ def _start(
     statement: cst.BaseStatement,
 ) -> tuple[cst.Name, cst.Assign | cst.AnnAssign, str] | None:
     """``(name node, small statement, literal)`` for ``name = "<str literal>"``."""
-    if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
+    found = single_assignment(statement)
+    if found is None:
         return None
-    small = statement.body[0]
-    if isinstance(small, cst.Assign) and len(small.targets) == 1:
-        target, value = small.targets[0].target, small.value
-    elif isinstance(small, cst.AnnAssign) and small.value is not None:
-        if not (
-            isinstance(small.annotation.annotation, cst.Name)
-            and small.annotation.annotation.value == "str"
-        ):
-            return None
-        target, value = small.target, small.value
-    else:
+    target, value, small = found
+    if isinstance(small, cst.AnnAssign) and not (
+        isinstance(small.annotation.annotation, cst.Name)
+        and small.annotation.annotation.value == "str"
+    ):
         return None
-    if not isinstance(target, cst.Name) or not isinstance(value, cst.SimpleString):
+    if not isinstance(value, cst.SimpleString):
         return None
     if not isinstance(value.evaluated_value, str):
         return None  # bytes
