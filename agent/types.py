@@ -17,7 +17,9 @@ class Candidate:
     qualname: str  # the function it targets
     rule_id: str | None = None  # for rule candidates
     rationale: str = ""
-    weight: float = 0.0  # the target's inclusive share of the profile (ranking)
+    # The share of the profile it can save at most (ranking): the sampled share of the lines
+    # a rule rewrites, or the target function's inclusive share.
+    weight: float = 0.0
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)

@@ -106,6 +106,24 @@ def test_hotspots_rank_by_inclusive_and_map_qualnames(tmp_path: Path) -> None:
     assert shares == {"repo": 1.0}
 
 
+def test_a_line_counts_once_per_sample_when_a_generator_runs_on_it(tmp_path: Path) -> None:
+    # A generator expression is its own frame, on the line of the function that runs it.
+    tree = tmp_path / "repo"
+    tree.mkdir()
+    (tree / "mod.py").write_text(MODULE)
+    workload = tmp_path / "workload.py"
+    mod = str(tree / "mod.py")
+    entry = (Frame("<module>", "/x/driver.py", 1), Frame("workload", str(workload), 3))
+    stacks = [
+        Stack((*entry, Frame("outer", mod, 4), Frame("<genexpr>", mod, 4)), 3),
+        Stack((*entry, Frame("outer", mod, 3)), 1),
+    ]
+    repo, _, _, total = hotspots(stacks, tree, workload)
+    assert total == 4
+    assert repo[0].qualname == "outer"
+    assert repo[0].hot_lines == [(4, 0.75), (3, 0.25)]
+
+
 def test_speedscope_and_summary(tmp_path: Path, make_task: TaskFactory) -> None:
     profile = profile_task(load_task(make_task()), runs=1, rate_hz=250)
     out = tmp_path / "flame.speedscope.json"

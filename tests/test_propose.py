@@ -9,7 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from agent.proposers.rules import Target, combine, file_diff, propose, targets_from
+from agent.proposers.rules import (
+    Target,
+    changed_lines,
+    combine,
+    file_diff,
+    propose,
+    targets_from,
+)
 from tests.conftest import EXAMPLES
 from tools.edit.paths import default_protected
 from tools.profile import Hotspot
@@ -38,7 +45,53 @@ def test_targets_rank_hotspots_skip_protected_and_add_hints(tmp_path: Path) -> N
     targets = targets_from(
         spots, ["pkg/m.py::hinted", "pkg/m.py::gone"], tmp_path, protected=default_protected()
     )
-    assert targets == [Target("pkg/m.py", "hot", 0.6), Target("pkg/m.py", "hinted", 0.0)]
+    assert targets == [
+        Target("pkg/m.py", "hot", 0.6, span=(1, 2)),
+        Target("pkg/m.py", "hinted", 0.0),
+    ]
+
+
+def test_changed_lines_are_the_replaced_and_deleted_lines_of_the_old_source() -> None:
+    old = "a = 1\nb = 2\nc = 3\nd = 4\n"
+    assert changed_lines(old, old) == set()
+    assert changed_lines(old, "a = 1\nB = 2\nc = 3\nd = 4\n") == {2}
+    assert changed_lines(old, "x = 0\na = 1\nb = 2\nc = 3\nd = 4\n") == set()  # insertion
+    assert changed_lines(old, "a = 1\nd = 4\n") == {2, 3}
+
+
+# Two rewrites in one function: a cold loop on line 4 (a membership test on a list) and the
+# hot line 9 (a window recomputed from scratch), where the profile says the time goes.
+_TWO_LOOPS = """\
+def stats(values, names, window):
+    known = ["a", "b", "c"]
+    hits = 0
+    for name in names:
+        if name in known:
+            hits += 1
+    out = []
+    for i in range(len(values) - window + 1):
+        out.append(sum(values[i : i + window]))
+    return hits, out
+"""
+
+
+def test_a_rewrite_of_the_hot_line_ranks_before_a_cold_loop_in_the_same_function(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "m.py").write_text(_TWO_LOOPS)
+    hot = Hotspot("stats", "m.py", (1, 10), 0.9, 0.1, hot_lines=[(9, 0.85), (5, 0.03)])
+    candidates = propose(tmp_path, targets_from([hot], [], tmp_path))
+    rules = [c.rule_id for c in candidates]
+    assert rules.index("incremental-window-aggregate") < rules.index("list-membership-to-set")
+    weights = {c.rule_id: c.weight for c in candidates}
+    assert weights["incremental-window-aggregate"] == pytest.approx(0.85)
+    # The set is built on line 2, which took no samples; the tests it speeds up are on line 5.
+    assert weights["list-membership-to-set"] == pytest.approx(0.03)
+    assert [c.id for c in candidates] == [f"rules-{n}" for n in range(1, len(candidates) + 1)]
+    # Without line numbers (a native profile) every rewrite weighs the function's share.
+    flat_spot = Hotspot("stats", "m.py", (1, 10), 0.9, 0.1)
+    flat = propose(tmp_path, targets_from([flat_spot], [], tmp_path))
+    assert {c.weight for c in flat} == {0.9}
 
 
 def test_rules_fire_on_the_aggregator_and_patches_apply() -> None:

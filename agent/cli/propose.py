@@ -92,7 +92,7 @@ def _render(console: Console, candidates: list[Candidate], paths: dict[str, str]
         console.print("no rule fires in the hot functions")
         return
     table = Table(title=f"perfagent propose — {len(candidates)} candidates")
-    for column in ("#", "rule", "function", "file", "weight", "rationale", "patch"):
+    for column in ("#", "rule", "function", "file", "time on lines", "rationale", "patch"):
         table.add_column(column)
     for number, c in enumerate(candidates, start=1):
         table.add_row(

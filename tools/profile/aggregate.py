@@ -67,7 +67,7 @@ def _function_of(frame: Frame, kind: FrameKind) -> tuple[str, tuple[int, int]]:
 
 
 def hotspots(
-    stacks: list[Stack], tree: Path, workload_file: Path | None, *, top_lines: int = 5
+    stacks: list[Stack], tree: Path, workload_file: Path | None, *, top_lines: int | None = None
 ) -> tuple[list[Hotspot], list[Hotspot], dict[str, float], int]:
     """Rank functions by inclusive then self share; split repo from external code."""
     total = sum(s.count for s in stacks)
@@ -78,6 +78,7 @@ def hotspots(
     leaf_kinds: Counter[str] = Counter()
     for stack in stacks:
         seen: set[tuple[str, str]] = set()
+        seen_lines: set[tuple[tuple[str, str], int]] = set()
         leaf_kind: FrameKind | None = None
         for depth, frame in enumerate(stack.frames):
             kind = classify(frame, tree, workload_file)
@@ -89,8 +90,10 @@ def hotspots(
             if key not in seen:
                 inclusive[key] += stack.count
                 seen.add(key)
-            if frame.line:
+            if frame.line and (key, frame.line) not in seen_lines:
+                # once per stack: a generator on the line of its caller is the same time
                 lines[key][frame.line] += stack.count
+                seen_lines.add((key, frame.line))
             if depth == len(stack.frames) - 1:
                 own[key] += stack.count
                 leaf_kind = kind

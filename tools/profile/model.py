@@ -33,7 +33,9 @@ class Hotspot:
     kind: FrameKind = "repo"
     samples_inclusive: int = 0
     samples_self: int = 0
-    hot_lines: list[tuple[int, float]] = field(default_factory=list)  # (line, share)
+    # (line, share of all samples with this function on that line), every sampled line,
+    # hottest first: what a rewrite of those lines can save at most.
+    hot_lines: list[tuple[int, float]] = field(default_factory=list)
 
 
 @dataclass
