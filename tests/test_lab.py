@@ -11,6 +11,8 @@ from tests.conftest import FAST_MODULE, SLOW_MODULE, TEST_FILE, TaskFactory, uni
 from tools.bench.session import SessionConfig
 from tools.errors import BaselineError, EnvironmentSetupError, MeasurementError, TaskSpecError
 from tools.lab import MeasureOptions, measure
+from tools.lab.measure import _median, _overall
+from tools.lab.report import VariantResult, WorkloadResult
 from tools.taskspec import load_task
 
 QUICK = SessionConfig(min_runs=5, max_runs=20, max_time_s=60, seed=0)
@@ -216,3 +218,40 @@ def test_memory_growth_is_flagged(make_task: TaskFactory) -> None:
     assert base_mib < 100  # the driver reports its own peak, not perfagent's
     assert len(report.flags) == 1
     assert report.flags[0].startswith("candidate peak memory on workload: ")
+
+
+def _workload(verdict: str, speedup: float) -> WorkloadResult:
+    result = WorkloadResult("w", "python", False, 1.0, 5, 0, 1, 1.0, "decided")
+    result.variants["candidate"] = VariantResult(
+        speedup,
+        (speedup, speedup),
+        verdict,
+        0.5,
+        speedup,
+        5,
+        1.0,
+        0,
+        True,  # type: ignore[arg-type]
+    )
+    return result
+
+
+@pytest.mark.parametrize(
+    ("verdicts", "overall"),
+    [
+        (["faster", "faster"], "faster"),
+        (["same", "same"], "same"),
+        (["inconclusive"], "inconclusive"),
+        (["inconclusive", "inconclusive"], "inconclusive"),
+        (["faster", "inconclusive"], "mixed"),
+        (["faster", "same", "slower"], "slower"),
+    ],
+)
+def test_the_overall_verdict_over_workloads(verdicts: list[str], overall: str) -> None:
+    workloads = [_workload(v, 1.0) for v in verdicts]
+    assert _overall("candidate", workloads)["verdict"] == overall
+
+
+def test_reported_medians_are_the_middle_of_an_even_number_of_runs() -> None:
+    assert _median([4.0, 1.0, 3.0, 2.0]) == 2.5
+    assert _median([3.0, 1.0, 2.0]) == 2.0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import platform
+import statistics
 import sys
 import time
 from collections.abc import Callable
@@ -223,7 +224,7 @@ def _round_text(label: str, rounds: int, comparisons: dict[str, stats.Comparison
 
 
 def _median(values: list[float]) -> float:
-    return float(sorted(values)[len(values) // 2]) if values else float("nan")
+    return float(statistics.median(values)) if values else float("nan")
 
 
 def _workload_result(
@@ -317,13 +318,11 @@ def _assemble(
 
 
 def _overall(subject: str, workloads: list[WorkloadResult]) -> dict[str, Any]:
-    verdicts = [w.variants[subject].verdict for w in workloads]
+    verdicts = {w.variants[subject].verdict for w in workloads}
     if "slower" in verdicts:
         combined = "slower"
-    elif all(v == "faster" for v in verdicts):
-        combined = "faster"
-    elif all(v == "same" for v in verdicts):
-        combined = "same"
+    elif len(verdicts) == 1:
+        combined = verdicts.pop()  # all faster, all the same, or all inconclusive
     else:
         combined = "mixed"
     return {
