@@ -13,12 +13,14 @@ from agent.cli.optimize import parse_target
 from agent.context import Budgets, RunContext
 from agent.graph import build_graph
 from agent.nodes import decide
+from agent.nodes.evaluation import base_key, known_tests
 from agent.prompts.judge import parse_judgement
 from agent.proposers.rules import RuleProposer
 from agent.state import merge_by_id
 from agent.target import TargetOptions, resolve_target
 from tests.conftest import FAST_MODULE, SLOW_MODULE, TaskFactory, unified_diff
 from tools.errors import TaskSpecError, WorkspaceError
+from tools.lab.report import TestResult
 from tools.taskspec import load_task
 from tools.workspace import apply_to_checkout
 
@@ -187,3 +189,36 @@ def test_decide_counts_rounds_without_gain(make_task: TaskFactory, tmp_path: Pat
 )  # fmt: skip
 def test_parse_judgement(answer: str, expected: tuple[str | None, list[str]]) -> None:
     assert parse_judgement(answer) == expected
+
+
+def _session(kind: str, cid: str, key: str, base: str, candidate: str) -> dict[str, Any]:
+    tests = {
+        "base": [{"command": "pytest", "passed": True, "summary": base}],
+        "candidate": [{"command": "pytest", "passed": True, "summary": candidate}],
+    }
+    return {"kind": kind, "candidate": cid, "base_key": key, "report": {"tests": tests}}
+
+
+def summaries(known: dict[str, list[TestResult]]) -> dict[str, list[str]]:
+    return {variant: [t.summary for t in results] for variant, results in known.items()}
+
+
+def test_sessions_reuse_only_test_results_of_the_same_trees() -> None:
+    baseline = {"tests": [{"command": "pytest", "passed": True, "summary": "baseline"}]}
+    state: dict[str, Any] = {"baseline": baseline, "baseline_patch": "", "measurements": []}
+    # Nothing kept yet: base is the original tree, whose tests the baseline check ran.
+    assert summaries(known_tests(state, "c1", "screen")) == {"base": ["baseline"]}
+    original = base_key(state)
+    state["measurements"] = [_session("screen", "c1", original, "b@screen", "c1@screen")]
+    # The verdict of c1 builds the same two trees as its screen; c2's screen only base.
+    assert summaries(known_tests(state, "c1", "verdict")) == {
+        "base": ["b@screen"],
+        "candidate": ["c1@screen"],
+    }
+    assert summaries(known_tests(state, "c2", "screen")) == {"base": ["b@screen"]}
+    assert "candidate" not in known_tests(state, "c2", "verdict")  # c2 was never screened
+    # An edit was kept: base is a new tree that no session has tested yet.
+    state["baseline_patch"] = "diff --git a/m.py b/m.py\n"
+    assert base_key(state) != original
+    assert known_tests(state, "c3", "screen") == {}
+    assert known_tests(state, "c1", "verdict") == {}

@@ -11,6 +11,7 @@ from tests.conftest import FAST_MODULE, SLOW_MODULE, TEST_FILE, TaskFactory, uni
 from tools.bench.session import SessionConfig
 from tools.errors import BaselineError, EnvironmentSetupError, MeasurementError, TaskSpecError
 from tools.lab import MeasureOptions, measure
+from tools.lab import report as lab_report
 from tools.lab.measure import _median, _overall
 from tools.lab.report import VariantResult, WorkloadResult
 from tools.taskspec import load_task
@@ -255,3 +256,19 @@ def test_the_overall_verdict_over_workloads(verdicts: list[str], overall: str) -
 def test_reported_medians_are_the_middle_of_an_even_number_of_runs() -> None:
     assert _median([4.0, 1.0, 3.0, 2.0]) == 2.5
     assert _median([3.0, 1.0, 2.0]) == 2.0
+
+
+def test_known_test_results_are_not_run_again(make_task: TaskFactory) -> None:
+    task = load_task(make_task())
+    command = task.spec.tests[0]
+    patch = unified_diff("calc.py", SLOW_MODULE, FAST_MODULE)
+    # The caller vouches for base's result (here a summary no real run prints): the lab
+    # reports it, marked reused, and runs only the candidate's tests.
+    known = {"base": [lab_report.TestResult(command, True, "vouched for by the caller")]}
+    report = measure(task, options(candidate_patch=patch, known_tests=known))
+    assert report.tests["base"] == [
+        lab_report.TestResult(command, True, "vouched for by the caller", True)
+    ]
+    [candidate] = report.tests["candidate"]
+    assert candidate.passed and not candidate.reused
+    assert candidate.summary != "vouched for by the caller"

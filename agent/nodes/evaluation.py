@@ -6,6 +6,7 @@ that rejects a candidate pops it from ``pending`` and records why.
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from langgraph.runtime import Runtime
@@ -17,6 +18,7 @@ from agent.state import AgentState
 from tools.errors import BaselineError, PerfagentError
 from tools.guard import check_candidate
 from tools.lab import MeasureOptions, MeasureReport, measure
+from tools.lab.report import TestResult
 from tools.taskspec import Task
 
 
@@ -56,6 +58,36 @@ def check(state: AgentState, *, runtime: Runtime[RunContext]) -> Update:
     return {"candidates": {cid: {"stage": "static", "flags": result.flags}}}
 
 
+def base_key(state: AgentState) -> str:
+    """Names the tree every measurement of this round calls base: the kept edits."""
+    return hashlib.sha256((state.get("baseline_patch") or "").encode()).hexdigest()[:16]
+
+
+def _results(records: Any) -> list[TestResult]:
+    return [TestResult(**record) for record in records or []]
+
+
+def known_tests(state: AgentState, cid: str, kind: str) -> dict[str, list[TestResult]]:
+    """Test results already measured on the exact trees this session will build, so the lab
+    need not run them again: base's from the round's earlier sessions (or the baseline
+    check, before any edit is kept), and for a verdict the candidate's from its own screen.
+    The final measurement never reuses anything."""
+    key = base_key(state)
+    known: dict[str, list[TestResult]] = {}
+    for entry in reversed(state.get("measurements", [])):
+        if entry.get("base_key") != key:
+            continue
+        tests = entry["report"].get("tests") or {}
+        if "base" not in known and tests.get("base"):
+            known["base"] = _results(tests["base"])
+        if kind == "verdict" and entry.get("candidate") == cid and entry["kind"] == "screen":
+            known["candidate"] = _results(tests.get("candidate"))
+    baseline = state.get("baseline") or {}
+    if "base" not in known and not state.get("baseline_patch") and baseline.get("tests"):
+        known["base"] = _results(baseline["tests"])
+    return known
+
+
 def _measure(state: AgentState, ctx: RunContext, cid: str, kind: str) -> MeasureReport:
     task = task_of(state)
     options = MeasureOptions(
@@ -64,6 +96,7 @@ def _measure(state: AgentState, ctx: RunContext, cid: str, kind: str) -> Measure
         session=ctx.screen if kind == "screen" else ctx.verdict,
         hidden=kind != "screen",
         workdir_parent=ctx.workdir_parent,
+        known_tests=known_tests(state, cid, kind),
     )
     return measure(task, options, progress=ctx.progress)
 
@@ -103,6 +136,7 @@ def _evaluate(state: AgentState, ctx: RunContext, kind: str) -> Update:
                 "kind": kind,
                 "candidate": cid,
                 "round": state.get("round", 1),
+                "base_key": base_key(state),
                 "report": report.to_json(),
             }
         ],

@@ -145,7 +145,9 @@ def measurement_notes(report: Mapping[str, Any]) -> list[str]:
     for variant, results in (report.get("tests") or {}).items():
         if results:
             passed = sum(bool(r.get("passed")) for r in results)
-            notes.append(f"tests on {variant}: {passed}/{len(results)} commands pass")
+            reused = sum(bool(r.get("reused")) for r in results)
+            again = f" ({reused} known from an earlier session, not run again)" if reused else ""
+            notes.append(f"tests on {variant}: {passed}/{len(results)} commands pass{again}")
     notes.append(f"{report.get('runs')} runs, {seconds(report.get('elapsed_s'))} of measuring")
     return notes
 

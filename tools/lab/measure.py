@@ -8,7 +8,7 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +44,9 @@ class MeasureOptions:
     cpus: frozenset[int] | None = None
     allow_failing_base_tests: bool = False
     workdir_parent: Path | None = None
+    # Test results already known for a variant's exact tree (variant name → results): those
+    # commands are not run again. The lab never guesses this; the caller vouches for it.
+    known_tests: dict[str, list[TestResult]] = field(default_factory=dict)
 
 
 def measure(task: Task, options: MeasureOptions, progress: Progress | None = None) -> MeasureReport:
@@ -80,7 +83,14 @@ def measure(task: Task, options: MeasureOptions, progress: Progress | None = Non
             say(f"building {variant.name}")
             env.build(task.spec.build, variant.tree)
         say("running tests")
-        tests = run_tests(task, env, variants, limits, options.allow_failing_base_tests)
+        tests = run_tests(
+            task,
+            env,
+            variants,
+            limits,
+            options.allow_failing_base_tests,
+            known=options.known_tests,
+        )
         workloads = []
         for index, spec in enumerate(task.workloads(hidden=options.hidden)):
             hidden = index > 0
@@ -137,12 +147,17 @@ def run_tests(
     variants: dict[str, Variant],
     limits: runner.Limits,
     allow_failing: bool,
+    known: dict[str, list[TestResult]] | None = None,
 ) -> dict[str, list[TestResult]]:
     results: dict[str, list[TestResult]] = {}
     commands = list(task.spec.tests)
     for name, variant in variants.items():
         results[name] = []
+        prior = {t.command: t for t in (known or {}).get(name, [])}
         for command in commands:
+            if command in prior:
+                results[name].append(replace(prior[command], reused=True))
+                continue
             run = runner.run(
                 command, cwd=variant.tree, env=env.variables(variant.tree), limits=limits
             )

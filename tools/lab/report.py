@@ -42,9 +42,14 @@ class WorkloadResult:
 
 @dataclass
 class TestResult:
+    __test__ = False  # a result, not a pytest test class
+
     command: str
     passed: bool
     summary: str
+    # Not run again: the caller knew this command's result on the same tree (the agent's
+    # screen already ran the candidate's tests; base's are run once per baseline).
+    reused: bool = False
 
 
 @dataclass
