@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 import textwrap
+from pathlib import Path
 
 import pytest
 
-from tools.rules import RULES, applicable_rules, apply_rule
+from tools.rules import MICRO_SPEEDUP, RULES, applicable_rules, apply_rule, expected_saving
 
 
 def _apply(source: str, rule: str, qualname: str = "f") -> str | None:
@@ -19,10 +21,21 @@ def _same(result: str | None, expected: str) -> None:
 
 
 def test_registry_shape() -> None:
-    assert list(RULES)[-2:] == ["regex-slice-to-pos", "string-concat-to-join"]  # measured slower
+    assert list(RULES)[-2:] == ["string-concat-to-join", "regex-slice-to-pos"]  # measured slower
     for rule_id, rule in RULES.items():
         assert rule.id == rule_id and rule_id == rule_id.lower()
         assert "\n" not in rule.rationale and rule.title and rule.safety
+
+
+def test_the_ranking_prior_is_the_published_catalogue() -> None:
+    """The figures the proposer ranks by are the ones tasks/README.md publishes."""
+    readme = (Path(__file__).parents[1] / "tasks" / "README.md").read_text(encoding="utf-8")
+    rows = re.findall(r"^\| `([a-z-]+)` \| \w+ \| ([\d.]+)× \[", readme, flags=re.MULTILINE)
+    assert dict((rule, float(x)) for rule, x in rows) == MICRO_SPEEDUP
+    assert list(RULES) == sorted(MICRO_SPEEDUP, key=lambda r: -MICRO_SPEEDUP[r])
+    assert expected_saving("list-index-to-dict") > 0.99
+    assert expected_saving("hoist-loop-invariant") == pytest.approx(1 - 1 / 1.15)
+    assert expected_saving("regex-slice-to-pos") == 0.05  # slower on its micro workload
 
 
 # --- list-membership-to-set ------------------------------------------------------------------
