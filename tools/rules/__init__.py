@@ -8,6 +8,7 @@ keeps a rewrite only if it is faster and equivalent. No model is involved.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -213,13 +214,20 @@ def expected_saving(rule_id: str) -> float:
     return max(MIN_SAVING, 1.0 - 1.0 / MICRO_SPEEDUP[rule_id])
 
 
+@functools.lru_cache(maxsize=8)
+def _parse(source: str) -> cst.Module:
+    """One parse per source text: the proposer asks every rule about the same file, and a
+    shared (immutable) tree lets the rules' analyses cache their walks of it."""
+    return cst.parse_module(source)
+
+
 def apply_rule(source: str, qualname: str, rule_id: str) -> str | None:
     """New source of the whole file with the rule applied inside ``qualname``
     (``Class.method``, ``outer.<locals>.inner`` or ``outer.inner``), or None when the rule
     does not fire there. The result parses and compiles."""
     rule = RULES[rule_id]
     try:
-        module = cst.parse_module(source)
+        module = _parse(source)
     except cst.ParserSyntaxError:
         return None
     new, count = rule.transform(module, qualname)

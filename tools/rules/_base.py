@@ -119,9 +119,14 @@ class _Replacer(cst.CSTTransformer):
     def _qualname(self, name: str) -> str:
         return ".".join([*self.stack, name])
 
+    def _leads_to_target(self, qualname: str) -> bool:
+        # Only a def or class whose qualname prefixes the wanted one can hold it: the rest
+        # are not walked (a walk rebuilds every node, and real modules are thousands of lines).
+        return not self.done and self.wanted.startswith(_normalize(qualname) + ".")
+
     def visit_ClassDef(self, node: cst.ClassDef) -> bool:
         self.stack.append(node.name.value)
-        return not self.done
+        return self._leads_to_target(".".join(self.stack))
 
     def leave_ClassDef(
         self, original_node: cst.ClassDef, updated_node: cst.ClassDef
@@ -130,13 +135,14 @@ class _Replacer(cst.CSTTransformer):
         return updated_node
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-        if not self.done and _normalize(self._qualname(node.name.value)) == self.wanted:
+        qualname = self._qualname(node.name.value)
+        if not self.done and _normalize(qualname) == self.wanted:
             self.done = True
             self.result = self.rewriter(Target(node, self.module, self.top_index))
             self.stack.append(_TARGET)
             return False
         self.stack.append(node.name.value + ".<locals>")
-        return not self.done
+        return self._leads_to_target(qualname)
 
     def leave_FunctionDef(
         self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef
@@ -151,6 +157,8 @@ def rewrite_function(
 ) -> tuple[cst.Module, int]:
     """Apply ``rewriter`` to the function ``qualname``; ``(module, 0)`` if absent or no change."""
     for index, statement in enumerate(module.body):
+        if isinstance(statement, cst.SimpleStatementLine):
+            continue  # holds no def
         replacer = _Replacer(qualname, module, index, rewriter)
         new_statement = statement.visit(replacer)
         if not replacer.done:

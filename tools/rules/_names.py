@@ -7,6 +7,7 @@ variables). Re-exported by ``_base.py``.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import libcst as cst
@@ -61,10 +62,16 @@ def occurrences(root: cst.CSTNode, name: str) -> list[Occurrence]:
 
 
 def all_names(root: cst.CSTNode) -> set[str]:
-    """Every identifier used under ``root`` (to pick fresh names)."""
+    """Every identifier used under ``root`` (to pick fresh names); a new set the caller
+    may extend."""
+    return set(_all_names(root))
+
+
+@functools.lru_cache(maxsize=32)
+def _all_names(root: cst.CSTNode) -> frozenset[str]:
     collector = _Collect(None)
     root.visit(collector)
-    return {occ.node.value for occ in collector.found} | _labels(root)
+    return frozenset({occ.node.value for occ in collector.found} | _labels(root))
 
 
 def _labels(root: cst.CSTNode) -> set[str]:
@@ -115,7 +122,15 @@ def is_binding(occ: Occurrence) -> bool:
 
 def is_bound_anywhere(root: cst.CSTNode, name: str) -> bool:
     """Whether ``name`` is bound anywhere under ``root`` (shadowing check for builtins)."""
-    return any(is_binding(occ) for occ in occurrences(root, name))
+    return name in bound_names(root)
+
+
+@functools.lru_cache(maxsize=32)
+def bound_names(root: cst.CSTNode) -> frozenset[str]:
+    """Every name bound anywhere under ``root``. Nodes are immutable and hash by identity, so
+    one walk serves every question about the same tree (a rule asks about each builtin it
+    touches, and walking a 3,000-line module costs about half a second)."""
+    return frozenset(occ.node.value for occ in all_occurrences(root) if is_binding(occ))
 
 
 def all_occurrences(root: cst.CSTNode) -> list[Occurrence]:
