@@ -12,7 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from agent.cli.render import make_console
-from agent.proposers.rules import DEFAULT_TOP, combine, propose, targets_from
+from agent.proposers.rules import RULES_TOP, combine, propose, targets_from
 from agent.types import Candidate
 from tools.edit.paths import default_protected
 from tools.profile import profile_task
@@ -25,7 +25,7 @@ from tools.workspace import Workspace
 @click.option(
     "--top",
     type=int,
-    default=DEFAULT_TOP,
+    default=RULES_TOP,
     show_default=True,
     help="How many hot functions to consider.",
 )
