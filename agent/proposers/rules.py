@@ -32,6 +32,9 @@ DEFAULT_TOP = 8  # hot functions a model is shown
 # samples per profile the order below the top few shifts from run to run.
 RULES_TOP = 16
 _UNDECIDED = ("inconclusive", "same")  # verdicts of a rewrite too small to keep alone
+# A rewrite is promising from 1 % by the point estimate: below that, what it adds to a
+# combination is mostly noise (a hoisted lookup in a cold loop measured 1.001×).
+PROMISING_SPEEDUP = 1.01
 MIN_WEIGHT = 0.02  # functions with less inclusive share are not worth a candidate
 
 
@@ -247,19 +250,19 @@ class RuleProposer:
 
 
 def _promising(history: Sequence[Attempt]) -> list[Attempt]:
-    """Single-rule attempts measured faster by the point estimate but not significantly so,
-    each (rule, function) once, the most promising first."""
+    """Single-rule attempts measured at least 1 % faster by the point estimate but not
+    significantly so, each (rule, function) once, the most promising first."""
     best: dict[tuple[str, str], Attempt] = {}
     for attempt in history:
-        rule = attempt.rule_id
-        if rule is None or "+" in rule or attempt.speedup is None or attempt.speedup <= 1.0:
+        rule, speedup = attempt.rule_id, attempt.speedup
+        if rule is None or "+" in rule or speedup is None or speedup < PROMISING_SPEEDUP:
             continue
         if attempt.outcome not in ("screen", "verdict"):
             continue
         if not any(word in attempt.reason for word in _UNDECIDED):
             continue
         key = (rule, attempt.qualname)
-        if key not in best or attempt.speedup > (best[key].speedup or 0.0):
+        if key not in best or speedup > (best[key].speedup or 0.0):
             best[key] = attempt
     return sorted(best.values(), key=lambda a: -(a.speedup or 0.0))
 
