@@ -70,13 +70,18 @@ def test_parse_perf_script() -> None:
     ]
 
 
-def test_hotspots_rank_by_inclusive_and_map_qualnames(tmp_path: Path) -> None:
+def _module_repo(tmp_path: Path) -> tuple[Path, Path, str, tuple[Frame, ...]]:
+    """A repo holding MODULE: (tree, workload file, module path, the frames above a call)."""
     tree = tmp_path / "repo"
     tree.mkdir()
     (tree / "mod.py").write_text(MODULE)
     workload = tmp_path / "workload.py"
-    mod = str(tree / "mod.py")
-    entry = [Frame("<module>", "/x/driver.py", 1), Frame("workload", str(workload), 3)]
+    entry = (Frame("<module>", "/x/driver.py", 1), Frame("workload", str(workload), 3))
+    return tree, workload, str(tree / "mod.py"), entry
+
+
+def test_hotspots_rank_by_inclusive_and_map_qualnames(tmp_path: Path) -> None:
+    tree, workload, mod, entry = _module_repo(tmp_path)
     stacks = [
         Stack(
             (
@@ -108,12 +113,7 @@ def test_hotspots_rank_by_inclusive_and_map_qualnames(tmp_path: Path) -> None:
 
 def test_a_line_counts_once_per_sample_when_a_generator_runs_on_it(tmp_path: Path) -> None:
     # A generator expression is its own frame, on the line of the function that runs it.
-    tree = tmp_path / "repo"
-    tree.mkdir()
-    (tree / "mod.py").write_text(MODULE)
-    workload = tmp_path / "workload.py"
-    mod = str(tree / "mod.py")
-    entry = (Frame("<module>", "/x/driver.py", 1), Frame("workload", str(workload), 3))
+    tree, workload, mod, entry = _module_repo(tmp_path)
     stacks = [
         Stack((*entry, Frame("outer", mod, 4), Frame("<genexpr>", mod, 4)), 3),
         Stack((*entry, Frame("outer", mod, 3)), 1),
