@@ -19,6 +19,7 @@ from tools.workspace import Workspace
 PROFILER_SLOWDOWN = 3  # timeouts stretch by this under a profiler
 MIN_TIMED_SAMPLES = 50  # fewer than this inside the timed calls cannot rank functions
 EXTRA_RUNS_FACTOR = 5  # at most this many times the requested runs to reach it
+ATTACH_RETRIES = 2  # runs again when py-spy missed a starting process (a loaded machine)
 
 
 def profile_task(
@@ -53,9 +54,13 @@ def profile_task(
             index += 1
             say(f"py-spy run {index}")
             out = ws.root / f"pyspy-{index}.txt"
-            sample = workload.run(
-                variant, wrapper=samplers.pyspy_wrapper(out, rate=rate_hz, native=native)
-            )
+            wrapper = samplers.pyspy_wrapper(out, rate=rate_hz, native=native)
+            sample = workload.run(variant, wrapper=wrapper)
+            for _ in range(ATTACH_RETRIES):
+                if sample.error is None or samplers.PYSPY_MISSED_START not in sample.error:
+                    break
+                say("py-spy missed the start of the workload process; running it again")
+                sample = workload.run(variant, wrapper=wrapper)
             if sample.error is not None:
                 raise MeasurementError(
                     f"workload {spec.label!r} fails under py-spy: {sample.error}"

@@ -27,6 +27,11 @@ def pyspy_executable() -> str:
     return found
 
 
+# py-spy's words when it could not find the interpreter in the process it started: on a
+# loaded machine it can look before the process has mapped Python (seen under a Dask batch).
+PYSPY_MISSED_START = "No python processes found in process"
+
+
 def pyspy_wrapper(out: Path, *, rate: int, native: bool) -> list[str]:
     argv = [
         pyspy_executable(),
