@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import libcst as cst
 
 from tools.rules._names import occurrences
+from tools.rules._syntax import named_assignment
 
 # (statement) -> (the name node bound, the small statement) for a fresh start, or None
 StartOf = Callable[[cst.BaseStatement], "tuple[cst.Name, cst.BaseSmallStatement] | None"]
@@ -30,13 +31,10 @@ def single_assignment(
     if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
         return None
     small = statement.body[0]
-    if isinstance(small, cst.Assign) and len(small.targets) == 1:
-        target, value = small.targets[0].target, small.value
-    elif isinstance(small, cst.AnnAssign) and small.value is not None:
-        target, value = small.target, small.value
-    else:
+    assigned = named_assignment(small)
+    if assigned is None or not isinstance(small, cst.Assign | cst.AnnAssign):
         return None
-    return (target, value, small) if isinstance(target, cst.Name) else None
+    return (*assigned, small)
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,7 @@ from tools.rules._syntax import (
     is_constant_string,
     is_hashable_literal,
     likely_hashable,
+    named_assignment,
     repeated_parts,
     walk,
 )
@@ -62,6 +63,7 @@ __all__ = [
     "is_hashable_literal",
     "likely_hashable",
     "module_binding",
+    "named_assignment",
     "occurrences",
     "repeated_parts",
     "replace_nodes",

@@ -24,6 +24,18 @@ def walk(root: cst.CSTNode) -> Iterator[tuple[cst.CSTNode, tuple[cst.CSTNode, ..
         stack.extend((child, inner) for child in reversed(node.children))
 
 
+def named_assignment(node: cst.CSTNode) -> tuple[cst.Name, cst.BaseExpression] | None:
+    """``(name, value)`` for the small statement ``name = value`` or ``name: ann = value``
+    (one target, a plain name)."""
+    if isinstance(node, cst.Assign) and len(node.targets) == 1:
+        target, value = node.targets[0].target, node.value
+    elif isinstance(node, cst.AnnAssign) and node.value is not None:
+        target, value = node.target, node.value
+    else:
+        return None
+    return (target, value) if isinstance(target, cst.Name) else None
+
+
 # --- loops -----------------------------------------------------------------------------------
 
 

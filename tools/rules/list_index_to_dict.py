@@ -42,6 +42,7 @@ from tools.rules._base import (
     builtin_available,
     is_binding,
     likely_hashable,
+    named_assignment,
     occurrences,
     replace_nodes,
     uses_of_local,
@@ -54,21 +55,17 @@ RATIONALE = "list.index is O(n); a dict from each unique key to its position mak
 
 def _candidate(node: cst.CSTNode) -> str | None:
     """``name`` for ``name = []`` / ``name = list()`` / ``name: ann = <one of those>``."""
-    if isinstance(node, cst.Assign) and len(node.targets) == 1:
-        target, value = node.targets[0].target, node.value
-    elif isinstance(node, cst.AnnAssign) and node.value is not None:
-        target, value = node.target, node.value
-    else:
+    assigned = named_assignment(node)
+    if assigned is None:
         return None
+    target, value = assigned
     empty_list = (isinstance(value, cst.List) and not value.elements) or (
         isinstance(value, cst.Call)
         and isinstance(value.func, cst.Name)
         and value.func.value == "list"
         and not value.args
     )
-    if not isinstance(target, cst.Name) or not empty_list:
-        return None
-    return target.value
+    return target.value if empty_list else None
 
 
 def _dict_annotation(annotation: cst.Annotation) -> cst.Annotation | None:

@@ -29,6 +29,7 @@ from tools.rules._base import (
     Target,
     is_hashable_literal,
     likely_hashable,
+    named_assignment,
     replace_nodes,
     uses_of_local,
     walk,
@@ -39,15 +40,10 @@ RATIONALE = "x in list is O(n); a set built the same way makes the test O(1)"
 
 def _candidate(node: cst.CSTNode) -> tuple[str, cst.BaseExpression] | None:
     """``(name, value)`` for ``name = <list>`` / ``name: ann = <list>``."""
-    if isinstance(node, cst.Assign) and len(node.targets) == 1:
-        target, value = node.targets[0].target, node.value
-    elif isinstance(node, cst.AnnAssign) and node.value is not None:
-        target, value = node.target, node.value
-    else:
+    assigned = named_assignment(node)
+    if assigned is None or _as_set(assigned[1]) is None:
         return None
-    if not isinstance(target, cst.Name) or _as_set(value) is None:
-        return None
-    return target.value, value
+    return assigned[0].value, assigned[1]
 
 
 def _as_set(value: cst.BaseExpression) -> cst.BaseExpression | None:
