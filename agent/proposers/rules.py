@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ast
 import difflib
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -58,10 +59,16 @@ def changed_lines(old: str, new: str) -> set[int]:
     return changed
 
 
+@functools.lru_cache(maxsize=8)
+def _syntax_tree(source: str) -> ast.Module:
+    """One parse per file per proposal: every rewrite of it is weighed on it (read only)."""
+    return ast.parse(source)
+
+
 def affected_lines(old: str, changed: set[int], span: tuple[int, int]) -> set[int]:
     """The changed lines, and the lines in ``span`` that read a name those lines bind: a
     list made a set on one line speeds up the membership tests on others."""
-    tree = ast.parse(old)
+    tree = _syntax_tree(old)
     bound = {
         target.id
         for node in ast.walk(tree)
