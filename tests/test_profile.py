@@ -137,7 +137,8 @@ def test_speedscope_and_summary(tmp_path: Path, make_task: TaskFactory) -> None:
     assert all(not f["file"].startswith("/tmp/perfagent-") for f in document["shared"]["frames"])
     assert profile.hotspots[0].qualname == "total"
     assert profile.hotspots[0].file == "calc.py"
-    assert profile.hotspots[0].inclusive == 1.0
+    # Nearly every sample is in total(); one can land in workload() itself, around the call.
+    assert profile.hotspots[0].inclusive >= 0.8
     text = summary_text(profile, token_budget=60)
     assert len(text) <= 60 * 4 + 200  # the header lines are always kept
     assert "total calc.py:2-7" in summary_text(profile)
