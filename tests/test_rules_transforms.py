@@ -245,6 +245,52 @@ def test_regex_compiled_once() -> None:
     )
 
 
+def test_stacked_regex_rewrites_share_one_constant_per_pattern() -> None:
+    """A function below one already rewritten reuses its constant for the same pattern."""
+    source = textwrap.dedent(
+        """
+        import re
+
+
+        def a(s):
+            return re.sub("[ab]", "", s)
+
+
+        def b(s):
+            return re.split("[ab]", s), re.match("[ab]", s, re.I)
+        """
+    )
+    first = apply_rule(source, "a", "compile-regex-once")
+    assert first is not None
+    _same(
+        apply_rule(first, "b", "compile-regex-once"),
+        """
+        import re
+
+
+        _PERFAGENT_RE_1 = re.compile("[ab]")
+
+
+        def a(s):
+            return _PERFAGENT_RE_1.sub("", s)
+
+
+        _PERFAGENT_RE_2 = re.compile("[ab]", re.I)
+
+
+        def b(s):
+            return _PERFAGENT_RE_1.split(s), _PERFAGENT_RE_2.match(s)
+        """,
+    )
+    # Not a constant the function rebinds, nor one bound twice in the module.
+    for extra in ("    _PERFAGENT_RE_1 = None\n", ""):
+        shadowed = first.replace("def b(s):\n", "def b(s):\n" + extra)
+        if not extra:
+            shadowed += "\n_PERFAGENT_RE_1 = None\n"
+        result = apply_rule(shadowed, "b", "compile-regex-once")
+        assert result is not None and "_PERFAGENT_RE_1.split" not in result
+
+
 @pytest.mark.parametrize(
     "source",
     [

@@ -6,7 +6,8 @@ module-level name bound exactly once, to a string literal, above the function; a
 any, are constant (integers, ``re.X`` attributes and ``|`` of those).
 
 Rewrite: ``_PERFAGENT_RE_<n> = re.compile(P[, flags])`` is added at module level just above
-the function (one per distinct pattern and flags), the call becomes
+the function (one per distinct pattern and flags; a ``_PERFAGENT_RE_<n>`` that an earlier
+rewrite of a function above added for the same pattern and flags is reused), the call becomes
 ``_PERFAGENT_RE_<n>.match(...)`` with the same remaining arguments minus the flags, and
 ``re.compile(P)`` becomes ``_PERFAGENT_RE_<n>``.
 
@@ -27,12 +28,13 @@ from tools.rules._base import (
     all_names,
     blank_lines_before,
     code,
-    fresh_name,
     is_bound_anywhere,
     is_constant_string,
     module_binding,
     rewrite_locally,
 )
+
+PREFIX = "_PERFAGENT_RE_"
 
 RATIONALE = "re.match(pattern, s) looks the pattern up in re's cache on every call; compile once"
 
@@ -87,7 +89,8 @@ class _Patterns:
     def __init__(self, target: Target) -> None:
         self.target = target
         self.taken = all_names(target.module)
-        self.names: dict[tuple[str, str], str] = {}
+        self.names: dict[tuple[str, str], str] = _earlier_patterns(target)
+        self.added = 0
         self.prelude: list[cst.BaseStatement] = []
 
     def constant_pattern(self, node: cst.BaseExpression) -> bool:
@@ -115,7 +118,12 @@ class _Patterns:
     def name_for(self, pattern: cst.BaseExpression, flags: cst.BaseExpression | None) -> str:
         key = (code(pattern), code(flags) if flags is not None else "")
         if key not in self.names:
-            name = fresh_name(f"_PERFAGENT_RE_{len(self.names) + 1}", self.taken)
+            # The next free number: a module already holding _PERFAGENT_RE_1 gets _2.
+            self.added += 1
+            while f"{PREFIX}{self.added}" in self.taken:
+                self.added += 1
+            name = f"{PREFIX}{self.added}"
+            self.taken.add(name)
             self.names[key] = name
             args = key[0] + (f", {key[1]}" if flags is not None else "")
             statement = cst.parse_statement(f"{name} = re.compile({args})\n")
@@ -155,6 +163,35 @@ class _Patterns:
         if rest:
             rest[-1] = rest[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
         return node.with_changes(func=cst.Attribute(cst.Name(name), cst.Name(method)), args=rest)
+
+
+def _earlier_patterns(target: Target) -> dict[tuple[str, str], str]:
+    """The patterns this rule compiled at module level above the function before (when
+    stacked rewrites reach several functions of one module), by (pattern, flags) source."""
+    found: dict[tuple[str, str], str] = {}
+    for statement in target.module.body[: target.top_index]:
+        if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
+            continue
+        small = statement.body[0]
+        if not (
+            isinstance(small, cst.Assign)
+            and len(small.targets) == 1
+            and isinstance(small.targets[0].target, cst.Name)
+            and small.targets[0].target.value.startswith(PREFIX)
+            and isinstance(small.value, cst.Call)
+            and code(small.value.func) == "re.compile"
+            and len(small.value.args) in (1, 2)
+            and all(arg.keyword is None and not arg.star for arg in small.value.args)
+        ):
+            continue
+        name = small.targets[0].target.value
+        if module_binding(target.module, name, target.top_index) is not statement:
+            continue
+        if is_bound_anywhere(target.node, name):
+            continue
+        args = [code(arg.value) for arg in small.value.args]
+        found.setdefault((args[0], args[1] if len(args) == 2 else ""), name)
+    return found
 
 
 def transform(target: Target) -> Rewrite | None:
