@@ -118,6 +118,23 @@ def test_rules_fire_on_the_aggregator_and_patches_apply() -> None:
         ws.apply_patch(ws.add_tree("merged"), merged.diff, label="merged")
 
 
+def test_a_combination_takes_functions_top_down_and_shares_a_compiled_pattern(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "m.py").write_text(
+        "import re\n\n\ndef upper(s):\n    return re.split('[ab]', s)\n\n\n"
+        "def lower(s):\n    return re.sub('[ab]', '', s)\n"
+    )
+    # The hotter function, listed first, is the lower one in the file.
+    targets = [Target("m.py", "lower", 0.6), Target("m.py", "upper", 0.3)]
+    parts = propose(tmp_path, targets, ["compile-regex-once"])
+    assert [p.qualname for p in parts] == ["lower", "upper"]
+    merged = combine(tmp_path, parts)
+    assert merged is not None and merged.qualname == "upper,lower"
+    assert merged.diff.count("re.compile(") == 1
+    assert "_PERFAGENT_RE_1.sub(" in merged.diff and "_PERFAGENT_RE_1.split(" in merged.diff
+
+
 @pytest.mark.slow
 def test_propose_cli_writes_patch_files(tmp_path: Path) -> None:
     done = subprocess.run(
@@ -208,8 +225,8 @@ def test_rewrites_too_small_alone_are_proposed_together(tmp_path: Path) -> None:
         .candidates
     )  # fmt: skip
     first = RuleProposer().propose(request(*history)).candidates[0]
-    # The two promising ones, best first, in one diff; the slower one is left out.
-    assert first.rule_id == "list-concat-to-append+hoist-loop-invariant"
+    # The two promising ones in one diff, in source order; the slower one is left out.
+    assert first.rule_id == "hoist-loop-invariant+list-concat-to-append"
     assert "values.append(i * i)" in first.diff and "sqrt = math.sqrt" in first.diff
     assert "text_parts" not in first.diff
     # Once tried, the combination is not proposed again; one promising rewrite is no combination.
