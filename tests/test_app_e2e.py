@@ -220,3 +220,22 @@ def test_a_read_only_commenter_is_refused_by_the_api_permission(
     assert any("@bob has read permission" in text for text in bot_comments(fake, trigger.number))
     assert [p for p in fake.pulls[CALC] if p.head.startswith("perfagent/")] == []
     assert fake.check_runs == {}
+
+
+def test_a_job_over_its_time_budget_measures_no_candidate_and_says_why(
+    world: tuple[FakeGitHub, TestClient, Worker, JobQueue],
+) -> None:
+    fake, client, worker, _queue = world
+    worker.config = replace(worker.config, max_job_time_s=0.001)
+    trigger = fake.open_pull(CALC, head="feature", base="main", title="notes", user="alice")
+    assert (
+        comment_on(fake, client, trigger.number, "alice", "/perfagent optimize").status_code == 202
+    )
+    job = worker.run_once()
+    assert job is not None and job.result is not None
+    assert (job.state, job.result["outcome"]) == ("done", "nothing kept"), job.result
+    [answer] = bot_comments(fake, trigger.number)
+    assert "Stopped: max time." in answer and "not evaluated: max time" in answer
+    assert [p for p in fake.pulls[CALC] if p.head.startswith("perfagent/")] == []
+    [check] = [c for c in fake.check_runs.values() if c.head_sha == trigger.head_sha]
+    assert check.conclusion == "neutral"

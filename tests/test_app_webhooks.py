@@ -291,6 +291,16 @@ def test_config_sets_drafts_and_the_machine_time_per_job(tmp_path: Path) -> None
         load_config(None, env | {"PERFAGENT_APP_CANDIDATES_PER_ROUND": "0"})
     with pytest.raises(ConfigError, match="max_runs: 2 is not between 5 and 1000"):
         load_config(None, env | {"PERFAGENT_APP_MAX_RUNS": "2"})
+    assert (defaults.max_job_time_s, defaults.max_job_cost) == (7200.0, 5.0)
+    path.write_text("max_job_time_s = 900\nmax_job_cost = 0.5\n")
+    assert (load_config(path, env).max_job_time_s, load_config(path, env).max_job_cost) == (
+        900.0,
+        0.5,
+    )
+    with pytest.raises(ConfigError, match=r"max_job_time_s: 0\.0 must be above 0"):
+        load_config(None, env | {"PERFAGENT_APP_MAX_JOB_TIME_S": "0"})
+    with pytest.raises(ConfigError, match="max_job_cost: expected a number, got 'lots'"):
+        load_config(None, env | {"PERFAGENT_APP_MAX_JOB_COST": "lots"})
 
 
 def _required() -> dict[str, str]:

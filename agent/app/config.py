@@ -12,6 +12,8 @@
     draft_pulls = false               # open the pull requests as drafts
     candidates_per_round = 4          # machine time per job: candidates measured per round ...
     max_runs = 60                     # ... and processes per variant for one verdict
+    max_job_time_s = 7200             # a job measures no new candidate after this much time ...
+    max_job_cost = 5.0                # ... or model spending (USD); it finalizes what it kept
 """
 
 from __future__ import annotations
@@ -42,6 +44,8 @@ _KEYS = (
     "draft_pulls",
     "candidates_per_round",
     "max_runs",
+    "max_job_time_s",
+    "max_job_cost",
 )
 
 
@@ -65,6 +69,10 @@ class AppConfig:
     draft_pulls: bool = False
     candidates_per_round: int = 4
     max_runs: int = 60  # per variant and workload, for one verdict
+    # Per job: the loop measures no new candidate once either is used up, then finalizes what it
+    # kept, so one repository cannot hold a worker (or the model bill) without bound.
+    max_job_time_s: float = 7200.0
+    max_job_cost: float = 5.0  # USD, model calls only
 
     def installation_allowed(self, installation_id: int) -> bool:
         return not self.allowed_installations or installation_id in self.allowed_installations
@@ -136,6 +144,12 @@ def _build(raw: dict[str, Any], source: str) -> AppConfig:
     max_runs = _int(raw, "max_runs", 60)
     if not 5 <= max_runs <= 1000:
         raise ConfigError(f"max_runs: {max_runs} is not between 5 and 1000")
+    max_job_time = _float(raw, "max_job_time_s", 7200.0)
+    if max_job_time <= 0:
+        raise ConfigError(f"max_job_time_s: {max_job_time} must be above 0")
+    max_job_cost = _float(raw, "max_job_cost", 5.0)
+    if max_job_cost < 0:
+        raise ConfigError(f"max_job_cost: {max_job_cost} must not be negative")
     return AppConfig(
         app_id=_int(raw, "app_id", 0),
         private_key_path=Path(_text(raw, "private_key_path", "")).expanduser(),
@@ -151,6 +165,8 @@ def _build(raw: dict[str, Any], source: str) -> AppConfig:
         draft_pulls=_bool(raw, "draft_pulls", False),
         candidates_per_round=candidates,
         max_runs=max_runs,
+        max_job_time_s=max_job_time,
+        max_job_cost=max_job_cost,
     )
 
 

@@ -180,7 +180,12 @@ class Worker:
         shutil.rmtree(staging, ignore_errors=True)
         options = p["options"]
         model = str(options["model"])
-        budgets = Budgets(max_iterations=int(options["max_iterations"]), target=options["target"])
+        budgets = Budgets(
+            max_iterations=int(options["max_iterations"]),
+            target=options["target"],
+            max_time=self.config.max_job_time_s,
+            max_cost=self.config.max_job_cost,
+        )
         ctx = RunContext(
             task_file=task_file,
             run_dir=run_dir,
