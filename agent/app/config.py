@@ -129,27 +129,13 @@ def _build(raw: dict[str, Any], source: str) -> AppConfig:
     allowed = _text_list(raw, "allowed_models") or [default_model]
     if default_model not in allowed:
         allowed.insert(0, default_model)
-    workers = _int(raw, "workers", 1)
-    if not 1 <= workers <= 64:
-        raise ConfigError(f"workers: {workers} is not between 1 and 64")
-    min_speedup = _float(raw, "min_speedup", 1.05)
-    if min_speedup <= 1.0:
-        raise ConfigError(f"min_speedup: {min_speedup} must be above 1")
-    cooldown = _float(raw, "cooldown_s", 3600.0)
-    if cooldown < 0:
-        raise ConfigError(f"cooldown_s: {cooldown} must not be negative")
-    candidates = _int(raw, "candidates_per_round", 4)
-    if not 1 <= candidates <= 16:
-        raise ConfigError(f"candidates_per_round: {candidates} is not between 1 and 16")
-    max_runs = _int(raw, "max_runs", 60)
-    if not 5 <= max_runs <= 1000:
-        raise ConfigError(f"max_runs: {max_runs} is not between 5 and 1000")
-    max_job_time = _float(raw, "max_job_time_s", 7200.0)
-    if max_job_time <= 0:
-        raise ConfigError(f"max_job_time_s: {max_job_time} must be above 0")
-    max_job_cost = _float(raw, "max_job_cost", 5.0)
-    if max_job_cost < 0:
-        raise ConfigError(f"max_job_cost: {max_job_cost} must not be negative")
+    workers = _int_between(raw, "workers", 1, 1, 64)
+    min_speedup = _float_above(raw, "min_speedup", 1.05, 1.0)
+    cooldown = _float_above(raw, "cooldown_s", 3600.0, 0.0, or_equal=True)
+    candidates = _int_between(raw, "candidates_per_round", 4, 1, 16)
+    max_runs = _int_between(raw, "max_runs", 60, 5, 1000)
+    max_job_time = _float_above(raw, "max_job_time_s", 7200.0, 0.0)
+    max_job_cost = _float_above(raw, "max_job_cost", 5.0, 0.0, or_equal=True)
     return AppConfig(
         app_id=_int(raw, "app_id", 0),
         private_key_path=Path(_text(raw, "private_key_path", "")).expanduser(),
@@ -185,6 +171,24 @@ def _int(raw: dict[str, Any], key: str, default: int) -> int:
         return int(value)
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"{key}: expected a whole number, got {value!r}") from exc
+
+
+def _int_between(raw: dict[str, Any], key: str, default: int, low: int, high: int) -> int:
+    value = _int(raw, key, default)
+    if not low <= value <= high:
+        raise ConfigError(f"{key}: {value} is not between {low} and {high}")
+    return value
+
+
+def _float_above(
+    raw: dict[str, Any], key: str, default: float, bound: float, *, or_equal: bool = False
+) -> float:
+    value = _float(raw, key, default)
+    if value < bound or (value == bound and not or_equal):
+        if or_equal and bound == 0:
+            raise ConfigError(f"{key}: {value} must not be negative")
+        raise ConfigError(f"{key}: {value} must be {'at least' if or_equal else 'above'} {bound:g}")
+    return value
 
 
 def _bool(raw: dict[str, Any], key: str, default: bool) -> bool:
