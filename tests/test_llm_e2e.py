@@ -68,8 +68,12 @@ def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                 str(port),
                 "--n_ctx",
                 "8192",
+                # One thread: two spin-waiting threads on a shared 2-core machine stall each
+                # other (a 2,000-token prompt took 5 minutes under load).
                 "--n_threads",
-                "2",
+                "1",
+                "--n_threads_batch",
+                "1",
             ],
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -111,6 +115,11 @@ def test_optimize_with_a_real_local_model(llama_server: str, tmp_path: Path) -> 
             f"openai:{MODEL_NAME}",
             "--base-url",
             llama_server,
+            # A 135M model on a shared 2-core CPU: short answers, and time to write them.
+            "--max-tokens",
+            "1024",
+            "--model-timeout",
+            "600",
             "--max-iterations",
             "1",
             "--candidates",

@@ -519,3 +519,16 @@ def test_redact() -> None:
     assert redact(text, ["custom-token"]) == (
         "bad key [redacted] and [redacted] and [redacted] and [redacted]"
     )
+
+
+def test_the_proposer_takes_a_request_timeout_and_an_answer_size(server: Loopback) -> None:
+    from agent.proposers import make_proposer
+    from agent.proposers.model import ModelProposer
+
+    url = server.url + "/v1"
+    slow = make_proposer("openai:m", base_url=url, timeout=321.0, max_tokens=512)
+    assert isinstance(slow, ModelProposer) and isinstance(slow.model, OpenAIChatModel)
+    assert (slow.model.client.timeout, slow.max_tokens) == (321.0, 512)
+    default = make_proposer("openai:m", base_url=url)
+    assert isinstance(default, ModelProposer) and isinstance(default.model, OpenAIChatModel)
+    assert (default.model.client.timeout, default.max_tokens) == (120.0, 4096)

@@ -67,6 +67,18 @@ def summary(doc: dict[str, Any], run_dir: Path) -> dict[str, Any]:
     "server: openai:MODEL with --base-url).",
 )
 @click.option("--base-url", default=None, help="OpenAI-compatible server (else OPENAI_BASE_URL).")
+@click.option(
+    "--model-timeout",
+    type=click.FloatRange(min=1.0),
+    default=None,
+    help="Seconds per model request (default 120; a model served on a CPU may need more).",
+)
+@click.option(
+    "--max-tokens",
+    type=click.IntRange(min=64),
+    default=None,
+    help="Most tokens per model answer (default 4096; lower suits a small local model).",
+)
 @click.option("--workload", default=None, help="Workload file (for a repo target).")
 @click.option("--hidden-workload", "hidden", multiple=True, help="More workload files (repo).")
 @click.option("--tests", multiple=True, help="Test command (for a repo target); repeatable.")
@@ -118,6 +130,8 @@ def optimize_command(
     target: str | None,
     model: str,
     base_url: str | None,
+    model_timeout: float | None,
+    max_tokens: int | None,
     workload: str | None,
     hidden: tuple[str, ...],
     tests: tuple[str, ...],
@@ -141,7 +155,7 @@ def optimize_command(
     runs = (runs_dir or default_runs_dir()).resolve()
     err = Console(stderr=True)
     if resume_id is not None:
-        ctx = _resumed_context(runs / resume_id, base_url)
+        ctx = _resumed_context(runs / resume_id, base_url, model_timeout, max_tokens)
     else:
         if target is None:
             raise TaskSpecError("optimize: give a TARGET (task file, repo folder or git URL)")
@@ -154,7 +168,9 @@ def optimize_command(
             run_dir.mkdir(parents=True, exist_ok=True)
             task_file = task_file.rename(run_dir / "task.yaml")
             staging.rmdir()
-        proposer = make_proposer(model, base_url=base_url)
+        proposer = make_proposer(
+            model, base_url=base_url, timeout=model_timeout, max_tokens=max_tokens
+        )
         ctx = RunContext(
             task_file=task_file,
             run_dir=run_dir,
@@ -189,10 +205,14 @@ def optimize_command(
         render_run(make_console(), result)
 
 
-def _resumed_context(run_dir: Path, base_url: str | None) -> RunContext:
+def _resumed_context(
+    run_dir: Path, base_url: str | None, timeout: float | None, max_tokens: int | None
+) -> RunContext:
     settings = load_settings(run_dir)
     budgets = Budgets(**settings["budgets"])
-    proposer = make_proposer(settings["proposer"], base_url=base_url)
+    proposer = make_proposer(
+        settings["proposer"], base_url=base_url, timeout=timeout, max_tokens=max_tokens
+    )
     return RunContext(
         task_file=Path(settings["task_file"]),
         run_dir=run_dir,

@@ -11,9 +11,16 @@ if TYPE_CHECKING:
     from agent.models.base import ChatModel
 
 
-def make_proposer(spec: str, *, base_url: str | None = None, candidates: int = 4) -> Proposer:
+def make_proposer(
+    spec: str,
+    *,
+    base_url: str | None = None,
+    timeout: float | None = None,
+    max_tokens: int | None = None,
+) -> Proposer:
     """``rules``, ``replay:TRAJECTORY``, or a model: ``openai:M``, ``anthropic:M``,
-    ``fake:SCRIPT``. Imports are local so a rules run never loads the model SDKs."""
+    ``fake:SCRIPT``; ``timeout`` (seconds per request) and ``max_tokens`` (per answer) apply
+    to a model, default when None. Imports are local so a rules run never loads the SDKs."""
     if spec == "rules":
         from agent.proposers.rules import RuleProposer
 
@@ -27,7 +34,12 @@ def make_proposer(spec: str, *, base_url: str | None = None, candidates: int = 4
     from agent.models import make_chat_model
     from agent.proposers.model import ModelProposer
 
-    return ModelProposer(make_chat_model(spec, base_url=base_url))
+    chat = (
+        make_chat_model(spec, base_url=base_url)
+        if timeout is None
+        else make_chat_model(spec, base_url=base_url, timeout=timeout)
+    )
+    return ModelProposer(chat) if max_tokens is None else ModelProposer(chat, max_tokens=max_tokens)
 
 
 def judge_of(proposer: Proposer) -> ChatModel | None:
