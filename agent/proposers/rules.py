@@ -22,7 +22,7 @@ from pathlib import Path
 
 from agent.proposers.base import Attempt, Proposal, ProposalRequest
 from agent.types import Candidate
-from tools.edit.locate import find_function
+from tools.edit.locate import cached_functions, find_function
 from tools.edit.paths import matches_glob
 from tools.errors import PerfagentError
 from tools.profile import Hotspot
@@ -218,41 +218,15 @@ def _in_source_order(repo: Path, parts: Sequence[Candidate]) -> list[Candidate]:
     """``parts`` with functions taken top to bottom in each file, so a rewrite reuses what
     one above it added (a compiled pattern); rewrites of one function keep their order
     (the more promising first, which wins when two touch the same code)."""
-    lines: dict[str, dict[str, int]] = {}
-    for part in parts:
-        for file in part.files[:1]:
-            if file not in lines:
-                path = repo / file
-                source = path.read_text(encoding="utf-8") if path.is_file() else ""
-                lines[file] = _def_lines(source)
 
     def position(part: Candidate) -> tuple[str, int]:
-        file = part.files[0] if part.files else ""
-        return file, lines.get(file, {}).get(part.qualname, 0)
+        if not part.files:
+            return "", 0
+        file = part.files[0]
+        lines = {f.qualname: f.start_line for f in cached_functions(repo / file)}
+        return file, lines.get(part.qualname, 0)
 
     return sorted(parts, key=position)
-
-
-def _def_lines(source: str) -> dict[str, int]:
-    """The first line of every function by qualified name (``f.<locals>.g`` for nested)."""
-    try:
-        tree = _syntax_tree(source)
-    except SyntaxError:
-        return {}
-    found: dict[str, int] = {}
-
-    def visit(node: ast.AST, prefix: str) -> None:
-        for child in ast.iter_child_nodes(node):
-            if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef):
-                found.setdefault(prefix + child.name, child.lineno)
-                visit(child, f"{prefix}{child.name}.<locals>.")
-            elif isinstance(child, ast.ClassDef):
-                visit(child, f"{prefix}{child.name}.")
-            else:
-                visit(child, prefix)
-
-    visit(tree, "")
-    return found
 
 
 class RuleProposer:

@@ -245,6 +245,15 @@ def clear_cache() -> None:
     _CACHE.clear()
 
 
+def cached_functions(path: str | os.PathLike[str]) -> tuple[FunctionInfo, ...]:
+    """Every function of the file at ``path``, in source order, from the same cache as
+    :func:`enclosing_function` (empty for a file that cannot be read or parsed)."""
+    try:
+        return _line_index(os.fspath(path)).functions
+    except OSError:
+        return ()
+
+
 def enclosing_function(path: str | os.PathLike[str], line: int) -> FunctionInfo | None:
     """The innermost function whose range holds ``line`` (its ``path`` is the resolved file);
     ``None`` at module level, and for files that cannot be read or parsed (profiles include
