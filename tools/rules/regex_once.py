@@ -33,6 +33,7 @@ from tools.rules._base import (
     module_binding,
     rewrite_locally,
 )
+from tools.rules._syntax import named_assignment
 
 PREFIX = "_PERFAGENT_RE_"
 
@@ -101,19 +102,8 @@ class _Patterns:
         statement = module_binding(self.target.module, node.value, self.target.top_index)
         if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
             return False
-        small = statement.body[0]
-        if isinstance(small, cst.Assign):
-            return (
-                len(small.targets) == 1
-                and isinstance(small.targets[0].target, cst.Name)
-                and is_constant_string(small.value)
-            )
-        return (
-            isinstance(small, cst.AnnAssign)
-            and isinstance(small.target, cst.Name)
-            and small.value is not None
-            and is_constant_string(small.value)
-        )
+        assignment = named_assignment(statement.body[0])
+        return assignment is not None and is_constant_string(assignment[1])
 
     def name_for(self, pattern: cst.BaseExpression, flags: cst.BaseExpression | None) -> str:
         key = (code(pattern), code(flags) if flags is not None else "")
@@ -172,24 +162,23 @@ def _earlier_patterns(target: Target) -> dict[tuple[str, str], str]:
     for statement in target.module.body[: target.top_index]:
         if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
             continue
-        small = statement.body[0]
+        assignment = named_assignment(statement.body[0])
+        if assignment is None:
+            continue
+        name, value = assignment[0].value, assignment[1]
         if not (
-            isinstance(small, cst.Assign)
-            and len(small.targets) == 1
-            and isinstance(small.targets[0].target, cst.Name)
-            and small.targets[0].target.value.startswith(PREFIX)
-            and isinstance(small.value, cst.Call)
-            and code(small.value.func) == "re.compile"
-            and len(small.value.args) in (1, 2)
-            and all(arg.keyword is None and not arg.star for arg in small.value.args)
+            name.startswith(PREFIX)
+            and isinstance(value, cst.Call)
+            and code(value.func) == "re.compile"
+            and len(value.args) in (1, 2)
+            and all(arg.keyword is None and not arg.star for arg in value.args)
         ):
             continue
-        name = small.targets[0].target.value
         if module_binding(target.module, name, target.top_index) is not statement:
             continue
         if is_bound_anywhere(target.node, name):
             continue
-        args = [code(arg.value) for arg in small.value.args]
+        args = [code(arg.value) for arg in value.args]
         found.setdefault((args[0], args[1] if len(args) == 2 else ""), name)
     return found
 
