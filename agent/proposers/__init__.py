@@ -32,14 +32,11 @@ def make_proposer(
         path = Path(spec.removeprefix("replay:"))
         return ReplayProposer(load_trajectory(path), path)
     from agent.models import make_chat_model
+    from agent.models.base import DEFAULT_MAX_TOKENS, DEFAULT_TIMEOUT_S
     from agent.proposers.model import ModelProposer
 
-    chat = (
-        make_chat_model(spec, base_url=base_url)
-        if timeout is None
-        else make_chat_model(spec, base_url=base_url, timeout=timeout)
-    )
-    return ModelProposer(chat) if max_tokens is None else ModelProposer(chat, max_tokens=max_tokens)
+    chat = make_chat_model(spec, base_url=base_url, timeout=timeout or DEFAULT_TIMEOUT_S)
+    return ModelProposer(chat, max_tokens=max_tokens or DEFAULT_MAX_TOKENS)
 
 
 def judge_of(proposer: Proposer) -> ChatModel | None:
