@@ -12,9 +12,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agent.models.base import ChatModel
-from agent.proposers.base import Proposer
-from tools.bench.session import SessionConfig
+from perfagent.agent.models.base import ChatModel
+from perfagent.agent.proposers.base import Proposer
+from perfagent.tools.bench.session import SessionConfig
 
 # A quick screen: few runs, visible workload only; it only has to catch clear losers.
 SCREEN_SESSION = SessionConfig(min_runs=4, max_runs=8, max_time_s=60.0, warmup_rounds=1)

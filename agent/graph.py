@@ -15,8 +15,8 @@ from typing import Literal
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 
-from agent.context import RunContext
-from agent.nodes import (
+from perfagent.agent.context import RunContext
+from perfagent.agent.nodes import (
     baseline,
     check,
     decide,
@@ -30,8 +30,8 @@ from agent.nodes import (
     verdict,
     write_outputs,
 )
-from agent.nodes._common import budget_stop
-from agent.state import AgentState
+from perfagent.agent.nodes._common import budget_stop
+from perfagent.agent.state import AgentState
 
 
 def _next_candidate(

@@ -12,11 +12,11 @@ from typing import Any, cast
 
 from langgraph.checkpoint.sqlite import SqliteSaver
 
-from agent.context import RunContext
-from agent.graph import build_graph
-from agent.state import AgentState
-from agent.trajectory import build_trajectory, trajectory_path, write_trajectory
-from tools.errors import PerfagentError
+from perfagent.agent.context import RunContext
+from perfagent.agent.graph import build_graph
+from perfagent.agent.state import AgentState
+from perfagent.agent.trajectory import build_trajectory, trajectory_path, write_trajectory
+from perfagent.tools.errors import PerfagentError
 
 RECURSION_LIMIT = 10_000  # nodes per run; budgets stop a run long before this
 

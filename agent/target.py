@@ -17,8 +17,8 @@ from typing import Any
 import git
 import yaml
 
-from tools.errors import TaskSpecError, WorkspaceError
-from tools.taskspec import load_task
+from perfagent.tools.errors import TaskSpecError, WorkspaceError
+from perfagent.tools.taskspec import load_task
 
 _URL = re.compile(r"^(https?://|git://|ssh://|file://|git@[^:]+:)")
 GIT_TIMEOUT_S = 600

@@ -12,11 +12,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from agent.context import RunContext
-from agent.state import AgentState
-from tools.errors import PerfagentError
-from tools.lab.measure import machine_facts
-from tools.taskspec import load_task
+from perfagent.agent.context import RunContext
+from perfagent.agent.state import AgentState
+from perfagent.tools.errors import PerfagentError
+from perfagent.tools.lab.measure import machine_facts
+from perfagent.tools.taskspec import load_task
 
 FORMAT = "perfagent-trajectory"
 VERSION = 1

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import yaml
 
-from agent.proposers.rules import file_diff
-from tools.lab import MeasureOptions, measure
-from tools.rules import RULES, apply_rule
-from tools.taskspec import load_task
+from perfagent.agent.proposers.rules import file_diff
+from perfagent.tools.lab import MeasureOptions, measure
+from perfagent.tools.rules import RULES, apply_rule
+from perfagent.tools.taskspec import load_task
 
 # rule id -> (function name, module source, workload setup/call)
 MICRO: dict[str, tuple[str, str, str]] = {

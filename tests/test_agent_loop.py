@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from agent.cli import main
-from agent.context import Budgets, RunContext
-from agent.models.fake import ScriptedChatModel
-from agent.proposers.model import ModelProposer
-from agent.run import run_graph
+from perfagent.agent.cli import main
+from perfagent.agent.context import Budgets, RunContext
+from perfagent.agent.models.fake import ScriptedChatModel
+from perfagent.agent.proposers.model import ModelProposer
+from perfagent.agent.run import run_graph
 from tests.conftest import EXAMPLES, TaskFactory
 
 pytestmark = pytest.mark.slow
@@ -181,7 +181,7 @@ def test_resume_after_a_kill_repeats_no_finished_measurement(
     script.write_text(json.dumps([GOOD]))
     runs = tmp_path / "runs"
     command = [
-        sys.executable, "-m", "agent.cli", "optimize", str(task_file),
+        sys.executable, "-m", "perfagent", "optimize", str(task_file),
         "--model", f"fake:{script}", "--candidates", "1", "--runs-dir", str(runs), "--json",
     ]  # fmt: skip
     process = subprocess.Popen(

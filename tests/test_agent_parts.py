@@ -9,20 +9,20 @@ from typing import Any
 import pytest
 from langgraph.runtime import Runtime
 
-from agent.cli.optimize import parse_target
-from agent.context import Budgets, RunContext
-from agent.graph import build_graph
-from agent.nodes import decide
-from agent.nodes.evaluation import base_key, known_tests
-from agent.prompts.judge import parse_judgement
-from agent.proposers.rules import RuleProposer
-from agent.state import merge_by_id
-from agent.target import TargetOptions, resolve_target
+from perfagent.agent.cli.optimize import parse_target
+from perfagent.agent.context import Budgets, RunContext
+from perfagent.agent.graph import build_graph
+from perfagent.agent.nodes import decide
+from perfagent.agent.nodes.evaluation import base_key, known_tests
+from perfagent.agent.prompts.judge import parse_judgement
+from perfagent.agent.proposers.rules import RuleProposer
+from perfagent.agent.state import merge_by_id
+from perfagent.agent.target import TargetOptions, resolve_target
+from perfagent.tools.errors import TaskSpecError, WorkspaceError
+from perfagent.tools.lab.report import TestResult
+from perfagent.tools.taskspec import load_task
+from perfagent.tools.workspace import apply_to_checkout
 from tests.conftest import FAST_MODULE, SLOW_MODULE, TaskFactory, unified_diff
-from tools.errors import TaskSpecError, WorkspaceError
-from tools.lab.report import TestResult
-from tools.taskspec import load_task
-from tools.workspace import apply_to_checkout
 
 
 def git(cwd: Path, *args: str) -> str:

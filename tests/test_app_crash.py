@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from agent.app.queue import JobQueue
+from perfagent.agent.app.queue import JobQueue
 from tests.conftest import ROOT
 from tests.github.fake import FakeGitHub
 from tests.github.spec import SpecSet
@@ -90,7 +90,7 @@ def test_a_job_killed_mid_run_completes_once_after_a_restart(
     log = (tmp_path / "serve.log").open("ab")
 
     def start() -> subprocess.Popen[bytes]:
-        argv = [sys.executable, "-m", "agent.cli", "app", "serve", "--config", str(config)]
+        argv = [sys.executable, "-m", "perfagent", "app", "serve", "--config", str(config)]
         proc = subprocess.Popen(
             [*argv, "--port", str(port)],
             cwd=ROOT,

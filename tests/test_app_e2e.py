@@ -17,17 +17,17 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from agent.app.config import AppConfig
-from agent.app.queue import JobQueue
-from agent.app.server import create_app
-from agent.app.webhooks import signature
-from agent.app.worker import Worker
+from perfagent.agent.app.config import AppConfig
+from perfagent.agent.app.queue import JobQueue
+from perfagent.agent.app.server import create_app
+from perfagent.agent.app.webhooks import signature
+from perfagent.agent.app.worker import Worker
+from perfagent.tools.github import GitHubApp
+from perfagent.tools.runner import run
 from tests.conftest import SLOW_MODULE, TEST_FILE, WORKLOAD
 from tests.github.fake import FakeGitHub
 from tests.test_agent_loop import GOOD
 from tests.test_app_webhooks import examples
-from tools.github import GitHubApp
-from tools.runner import run
 
 pytest_plugins = ["tests.github.fixtures"]
 pytestmark = pytest.mark.slow

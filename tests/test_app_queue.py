@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from agent.app.queue import JobQueue
+from perfagent.agent.app.queue import JobQueue
 
 
 def test_a_job_goes_queued_running_done_with_its_result(tmp_path: Path) -> None:

@@ -14,10 +14,10 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from agent.app.config import AppConfig, ConfigError, load_config
-from agent.app.queue import JobQueue
-from agent.app.server import create_app
-from agent.app.webhooks import CommandError, parse_command, signature, verify_signature
+from perfagent.agent.app.config import AppConfig, ConfigError, load_config
+from perfagent.agent.app.queue import JobQueue
+from perfagent.agent.app.server import create_app
+from perfagent.agent.app.webhooks import CommandError, parse_command, signature, verify_signature
 
 SECRET = "It's a Secret to Everybody"
 EXAMPLES = (

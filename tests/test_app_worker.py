@@ -10,14 +10,14 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from agent.app.config import AppConfig, ConfigError
-from agent.app.queue import JobQueue
-from agent.app.worker import Worker
-from agent.cli.app import app_group
-from agent.context import RunContext
+from perfagent.agent.app.config import AppConfig, ConfigError
+from perfagent.agent.app.queue import JobQueue
+from perfagent.agent.app.worker import Worker
+from perfagent.agent.cli.app import app_group
+from perfagent.agent.context import RunContext
+from perfagent.tools.github import GitHubApp
 from tests.github.fake import FakeGitHub
 from tests.github.world import REPO
-from tools.github import GitHubApp
 
 pytest_plugins = ["tests.github.fixtures"]
 
@@ -173,7 +173,7 @@ def test_app_serve_answers_healthz_and_a_signed_ping(tmp_path: Path, app_key: An
 
     import httpx
 
-    from agent.app.webhooks import signature
+    from perfagent.agent.app.webhooks import signature
 
     key = tmp_path / "key.pem"
     key.write_bytes(app_key[0])
@@ -185,7 +185,7 @@ def test_app_serve_answers_healthz_and_a_signed_ping(tmp_path: Path, app_key: An
         f'app_id = 1\nprivate_key_path = "{key}"\nwebhook_secret = "s"\n'
         f'data_dir = "{tmp_path}/data"\nworkers = 2\n'
     )
-    code = "import sys; from agent.cli.app import app_group; app_group(sys.argv[1:])"
+    code = "import sys; from perfagent.agent.cli.app import app_group; app_group(sys.argv[1:])"
     argv = [sys.executable, "-c", code, "serve", "--config", str(settings), "--port", str(port)]
     process = subprocess.Popen(
         argv,

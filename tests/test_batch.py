@@ -21,14 +21,14 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from agent.batch.engines import LocalEngine, free_cores, pick_cores, quiet_core_warning
-from agent.batch.jobs import RunSettings
-from agent.batch.metrics import compute
-from agent.batch.results import ResultsFile, row_from_trajectory
-from agent.batch.runner import check_batch_file, plan
-from agent.batch.summary import render_html, share_plot
-from agent.cli import main
-from agent.cli.batch import batch_command
+from perfagent.agent.batch.engines import LocalEngine, free_cores, pick_cores, quiet_core_warning
+from perfagent.agent.batch.jobs import RunSettings
+from perfagent.agent.batch.metrics import compute
+from perfagent.agent.batch.results import ResultsFile, row_from_trajectory
+from perfagent.agent.batch.runner import check_batch_file, plan
+from perfagent.agent.batch.summary import render_html, share_plot
+from perfagent.agent.cli import main
+from perfagent.agent.cli.batch import batch_command
 from tests.conftest import FAST_MODULE, ROOT, SLOW_MODULE, TEST_FILE, WORKLOAD, unified_diff
 from tests.test_agent_loop import GOOD
 
@@ -36,7 +36,8 @@ from tests.test_agent_loop import GOOD
 # not the group registers it yet.
 CLI = type(main)(name="perfagent", commands=[batch_command])
 RUN_CLI = (
-    "import sys; from agent.cli import main; from agent.cli.batch import batch_command; "
+    "import sys; from perfagent.agent.cli import main; "
+    "from perfagent.agent.cli.batch import batch_command; "
     "main.add_command(batch_command); main()"
 )
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from agent.batch.metrics import (
+from perfagent.agent.batch.metrics import (
     by_task,
     compute,
     delta_from_ci,

@@ -15,7 +15,7 @@ from tests.conftest import FAST_MODULE, SLOW_MODULE, TaskFactory, unified_diff
 
 def perfagent(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "agent.cli", *args],
+        [sys.executable, "-m", "perfagent", *args],
         capture_output=True,
         text=True,
         timeout=600,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tools.edit import (
+from perfagent.tools.edit import (
     EditError,
     FunctionInfo,
     SearchReplace,

@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import pytest
 
-from tools.edit import EditError, FilePatch, FunctionRewrite, Hunk, SearchReplace, parse_edits
-from tools.edit.errors import BlockFailure
-from tools.edit.match import find_matches, rebase, trim_blank_ends
-from tools.edit.model import AppliedBlock
-from tools.edit.text import closest_lines
-from tools.errors import PerfagentError
+from perfagent.tools.edit import (
+    EditError,
+    FilePatch,
+    FunctionRewrite,
+    Hunk,
+    SearchReplace,
+    parse_edits,
+)
+from perfagent.tools.edit.errors import BlockFailure
+from perfagent.tools.edit.match import find_matches, rebase, trim_blank_ends
+from perfagent.tools.edit.model import AppliedBlock
+from perfagent.tools.edit.text import closest_lines
+from perfagent.tools.errors import PerfagentError
 
 BLOCK = "<<<<<<< SEARCH\nold\n=======\nnew\n>>>>>>> REPLACE\n"
 

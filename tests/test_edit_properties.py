@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from tools.edit import (
+from perfagent.tools.edit import (
     EditError,
     FunctionRewrite,
     SearchReplace,
@@ -20,7 +20,7 @@ from tools.edit import (
     functions_in,
     parse_edits,
 )
-from tools.edit.rewrite import rewrite_function
+from perfagent.tools.edit.rewrite import rewrite_function
 
 NAMES = st.text("abcdefgh", min_size=1, max_size=6).map(lambda s: "v_" + s)  # never a keyword
 STATEMENTS = st.sampled_from(

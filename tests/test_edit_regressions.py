@@ -6,7 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from tools.edit import EditError, FunctionRewrite, apply_edits, default_protected, parse_edits
+from perfagent.tools.edit import (
+    EditError,
+    FunctionRewrite,
+    apply_edits,
+    default_protected,
+    parse_edits,
+)
 
 STATS = '''\
 """Running statistics."""

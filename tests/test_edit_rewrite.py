@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from tools.edit import EditError, FunctionRewrite, apply_edits, parse_edits
-from tools.edit.errors import BlockProblem
-from tools.edit.rewrite import rewrite_function
+from perfagent.tools.edit import EditError, FunctionRewrite, apply_edits, parse_edits
+from perfagent.tools.edit.errors import BlockProblem
+from perfagent.tools.edit.rewrite import rewrite_function
 
 SHAPES = '''\
 import math

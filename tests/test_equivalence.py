@@ -25,8 +25,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tools import equivalence
-from tools.equivalence import Equivalence, compare, load_canonical
+from perfagent.tools import equivalence
+from perfagent.tools.equivalence import Equivalence, compare, load_canonical
 
 BENCH = Path(__file__).resolve().parents[1] / "tools" / "bench"
 # The encoder runs in foreign interpreters, loaded by path; the tests load it the same way.
@@ -537,8 +537,7 @@ def test_a_perturbed_leaf_is_found_at_its_path(value: Any, data: st.DataObject) 
 _CHILD = textwrap.dedent(
     """
     import dataclasses, importlib.util, json, runpy, sys
-    sys.modules["tools"] = None  # perfagent must not be importable
-    sys.modules["agent"] = None
+    sys.modules["perfagent"] = None  # perfagent must not be importable
     path = sys.argv[1]
     spec = importlib.util.spec_from_file_location("_perfagent_canonical", path)
     module = importlib.util.module_from_spec(spec)

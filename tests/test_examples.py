@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from perfagent.tools.lab import MeasureOptions, measure
+from perfagent.tools.taskspec import load_task
 from tests.conftest import EXAMPLES
-from tools.lab import MeasureOptions, measure
-from tools.taskspec import load_task
 
 
 @pytest.mark.slow

@@ -9,10 +9,7 @@ from pathlib import Path
 import jwt
 import pytest
 
-from tests.github.fake import TOKEN_LIFETIME_S, FakeGitHub
-from tests.github.state import FakeClock
-from tests.github.world import APP_ID, REPO
-from tools.github import (
+from perfagent.tools.github import (
     CheckOutput,
     GitHubApp,
     GitHubError,
@@ -24,10 +21,13 @@ from tools.github import (
     push_branch,
     remote_url,
 )
-from tools.github import client as client_module
-from tools.github.git import auth_env, basic_header, redact
-from tools.github.models import BODY_MAX, CHECK_TEXT_MAX
-from tools.runner import run
+from perfagent.tools.github import client as client_module
+from perfagent.tools.github.git import auth_env, basic_header, redact
+from perfagent.tools.github.models import BODY_MAX, CHECK_TEXT_MAX
+from perfagent.tools.runner import run
+from tests.github.fake import TOKEN_LIFETIME_S, FakeGitHub
+from tests.github.state import FakeClock
+from tests.github.world import APP_ID, REPO
 
 pytest_plugins = ["tests.github.fixtures"]
 
@@ -236,7 +236,7 @@ def test_clone_and_push_never_write_the_token_down(
     tmp_path: Path,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    caplog.set_level(logging.DEBUG, logger="tools.github.git")
+    caplog.set_level(logging.DEBUG, logger="perfagent.tools.github.git")
     url = gh.repository(WIDGETS).clone_url
     dest = tmp_path / "clone"
     token = gh.token()

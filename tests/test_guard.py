@@ -10,9 +10,9 @@ from pathlib import Path
 import git
 import pytest
 
-from tools.edit.paths import default_protected
-from tools.guard import GuardResult, check_candidate
-from tools.guard.diff import DiffError, apply, parse
+from perfagent.tools.edit.paths import default_protected
+from perfagent.tools.guard import GuardResult, check_candidate
+from perfagent.tools.guard.diff import DiffError, apply, parse
 
 PROTECTED = default_protected(["bench/workload.py"])
 WORKLOAD = """
@@ -772,7 +772,7 @@ def test_empty_and_mode_only_diffs_pass(tmp_path: Path) -> None:
 def test_the_helper_a_rule_adds_is_trusted_but_a_tampered_copy_is_not(tmp_path: Path) -> None:
     import libcst as cst
 
-    from tools.rules import RULES
+    from perfagent.tools.rules import RULES
 
     before = _dedent(
         """

@@ -6,11 +6,11 @@ import shutil
 
 import pytest
 
+from perfagent.tools.bench import instructions
+from perfagent.tools.bench.session import SessionConfig
+from perfagent.tools.lab import MeasureOptions, measure
+from perfagent.tools.taskspec import load_task
 from tests.conftest import TaskFactory
-from tools.bench import instructions
-from tools.bench.session import SessionConfig
-from tools.lab import MeasureOptions, measure
-from tools.taskspec import load_task
 
 pytestmark = [
     pytest.mark.valgrind,

@@ -7,14 +7,19 @@ from pathlib import Path
 
 import pytest
 
+from perfagent.tools.bench.session import SessionConfig
+from perfagent.tools.errors import (
+    BaselineError,
+    EnvironmentSetupError,
+    MeasurementError,
+    TaskSpecError,
+)
+from perfagent.tools.lab import MeasureOptions, measure
+from perfagent.tools.lab import report as lab_report
+from perfagent.tools.lab.measure import _median, _overall
+from perfagent.tools.lab.report import VariantResult, WorkloadResult
+from perfagent.tools.taskspec import load_task
 from tests.conftest import FAST_MODULE, SLOW_MODULE, TEST_FILE, TaskFactory, unified_diff
-from tools.bench.session import SessionConfig
-from tools.errors import BaselineError, EnvironmentSetupError, MeasurementError, TaskSpecError
-from tools.lab import MeasureOptions, measure
-from tools.lab import report as lab_report
-from tools.lab.measure import _median, _overall
-from tools.lab.report import VariantResult, WorkloadResult
-from tools.taskspec import load_task
 
 QUICK = SessionConfig(min_runs=5, max_runs=20, max_time_s=60, seed=0)
 pytestmark = pytest.mark.usefixtures("no_leftovers")

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from agent.cli import main
+from perfagent.agent.cli import main
 from tests.conftest import EXAMPLES
 
 pytestmark = [pytest.mark.llm_e2e, pytest.mark.timeout(1800)]

@@ -9,14 +9,14 @@ from typing import Any
 
 import pytest
 
-from agent.models import make_chat_model
-from agent.models.fake import ScriptedChatModel
-from agent.proposers.base import Attempt, Proposal, ProposalRequest
-from agent.proposers.model import ModelProposer
-from agent.proposers.repo_tools import BUDGET_EXHAUSTED
-from agent.proposers.rules import file_diff
-from tools.edit import default_protected
-from tools.profile import Hotspot
+from perfagent.agent.models import make_chat_model
+from perfagent.agent.models.fake import ScriptedChatModel
+from perfagent.agent.proposers.base import Attempt, Proposal, ProposalRequest
+from perfagent.agent.proposers.model import ModelProposer
+from perfagent.agent.proposers.repo_tools import BUDGET_EXHAUSTED
+from perfagent.agent.proposers.rules import file_diff
+from perfagent.tools.edit import default_protected
+from perfagent.tools.profile import Hotspot
 
 CALC = """\
 def total(n):

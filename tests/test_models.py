@@ -14,12 +14,19 @@ from typing import Any
 
 import pytest
 
-from agent.models import ModelError, PriceTable, RetryPolicy, ToolCall, ToolSpec, make_chat_model
-from agent.models.anthropic_chat import AnthropicChatModel
-from agent.models.base import redact
-from agent.models.fake import ScriptedChatModel
-from agent.models.openai_chat import OpenAIChatModel
-from agent.models.pricing import is_local
+from perfagent.agent.models import (
+    ModelError,
+    PriceTable,
+    RetryPolicy,
+    ToolCall,
+    ToolSpec,
+    make_chat_model,
+)
+from perfagent.agent.models.anthropic_chat import AnthropicChatModel
+from perfagent.agent.models.base import redact
+from perfagent.agent.models.fake import ScriptedChatModel
+from perfagent.agent.models.openai_chat import OpenAIChatModel
+from perfagent.agent.models.pricing import is_local
 
 KEY = "sk-test-secret-0001"
 TOOL = ToolSpec(
@@ -522,8 +529,8 @@ def test_redact() -> None:
 
 
 def test_the_proposer_takes_a_request_timeout_and_an_answer_size(server: Loopback) -> None:
-    from agent.proposers import make_proposer
-    from agent.proposers.model import ModelProposer
+    from perfagent.agent.proposers import make_proposer
+    from perfagent.agent.proposers.model import ModelProposer
 
     url = server.url + "/v1"
     slow = make_proposer("openai:m", base_url=url, timeout=321.0, max_tokens=512)

@@ -9,14 +9,21 @@ from typing import Any
 
 import pytest
 
+from perfagent.tools.bench.workloads import Sample, Variant, WorkloadRunner
+from perfagent.tools.edit.locate import functions_in
+from perfagent.tools.errors import MeasurementError
+from perfagent.tools.profile import (
+    Frame,
+    Stack,
+    profile_task,
+    samplers,
+    summary_text,
+    write_speedscope,
+)
+from perfagent.tools.profile.aggregate import hotspots, timed_part
+from perfagent.tools.profile.samplers import parse_perf_script, parse_pyspy_raw
+from perfagent.tools.taskspec import load_task
 from tests.conftest import EXAMPLES, TaskFactory
-from tools.bench.workloads import Sample, Variant, WorkloadRunner
-from tools.edit.locate import functions_in
-from tools.errors import MeasurementError
-from tools.profile import Frame, Stack, profile_task, samplers, summary_text, write_speedscope
-from tools.profile.aggregate import hotspots, timed_part
-from tools.profile.samplers import parse_perf_script, parse_pyspy_raw
-from tools.taskspec import load_task
 
 MODULE = """\
 def outer(n):

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.proposers.rules import (
+from perfagent.agent.proposers.rules import (
     Target,
     changed_lines,
     combine,
@@ -17,11 +17,11 @@ from agent.proposers.rules import (
     propose,
     targets_from,
 )
+from perfagent.tools.edit.paths import default_protected
+from perfagent.tools.profile import Hotspot
+from perfagent.tools.taskspec import load_task
+from perfagent.tools.workspace import Workspace
 from tests.conftest import EXAMPLES
-from tools.edit.paths import default_protected
-from tools.profile import Hotspot
-from tools.taskspec import load_task
-from tools.workspace import Workspace
 
 AGGREGATOR = EXAMPLES / "record_aggregator.yaml"
 
@@ -141,7 +141,7 @@ def test_propose_cli_writes_patch_files(tmp_path: Path) -> None:
         [
             sys.executable,
             "-m",
-            "agent.cli",
+            "perfagent",
             "propose",
             str(AGGREGATOR),
             "--json",
@@ -191,8 +191,8 @@ def joined(words):
 
 
 def test_rewrites_too_small_alone_are_proposed_together(tmp_path: Path) -> None:
-    from agent.proposers.base import Attempt, ProposalRequest
-    from agent.proposers.rules import RuleProposer
+    from perfagent.agent.proposers.base import Attempt, ProposalRequest
+    from perfagent.agent.proposers.rules import RuleProposer
 
     (tmp_path / "mod.py").write_text(PROMISING)
     spots = tuple(

@@ -13,20 +13,20 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from agent.cli.report import report_command
-from agent.report import (
+from perfagent.agent.cli.report import report_command
+from perfagent.agent.report import (
     TrajectoryError,
     load_trajectory,
     render_html,
     render_markdown,
     write_reports,
 )
-from agent.types import Candidate
-from tools.bench.stats import Verdict
-from tools.lab.report import MeasureReport, VariantResult, WorkloadResult
-from tools.lab.report import TestResult as CommandResult
-from tools.profile import Frame, Hotspot, Profile, Stack, collapsed, flamegraph_svg
-from tools.runner import Limits, run
+from perfagent.agent.types import Candidate
+from perfagent.tools.bench.stats import Verdict
+from perfagent.tools.lab.report import MeasureReport, VariantResult, WorkloadResult
+from perfagent.tools.lab.report import TestResult as CommandResult
+from perfagent.tools.profile import Frame, Hotspot, Profile, Stack, collapsed, flamegraph_svg
+from perfagent.tools.runner import Limits, run
 
 EVIL = "<script>alert('x')</script>"
 CHROMIUM = "/usr/bin/chromium"
@@ -458,8 +458,8 @@ def test_report_renders_in_headless_chromium(tmp_path: Path) -> None:
 
 
 def test_a_profile_without_hotspots_says_why_instead_of_an_empty_table() -> None:
-    from agent.report.facts import no_hotspots_reason
-    from agent.report.markdown import md_hotspots
+    from perfagent.agent.report.facts import no_hotspots_reason
+    from perfagent.agent.report.markdown import md_hotspots
 
     too_brief = {"total_samples": 0, "hotspots": []}
     assert "too briefly" in md_hotspots(too_brief)

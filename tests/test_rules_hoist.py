@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tools.rules import RULES, apply_rule, loop_invariant
+from perfagent.tools.rules import RULES, apply_rule, loop_invariant
 
 RULE = "hoist-loop-invariant"
 ROOT = Path(__file__).resolve().parent.parent

@@ -12,8 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tools.rules import list_index_to_dict
-from tools.rules._base import rewrite_function
+from perfagent.tools.rules import list_index_to_dict
+from perfagent.tools.rules._base import rewrite_function
 
 REPO = Path(__file__).resolve().parents[1]
 

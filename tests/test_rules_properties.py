@@ -9,7 +9,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tools.rules import apply_rule
+from perfagent.tools.rules import apply_rule
 
 
 def _pair(source: str, rule: str, qualname: str = "f") -> tuple[Callable[..., Any], ...]:

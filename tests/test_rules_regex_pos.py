@@ -12,8 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tools.rules import regex_match_at_pos
-from tools.rules._base import rewrite_function
+from perfagent.tools.rules import regex_match_at_pos
+from perfagent.tools.rules._base import rewrite_function
 
 ROOT = Path(__file__).resolve().parent.parent
 LEXER = ROOT / "tasks/examples/tokenizer/repo/stencil/lexer.py"

@@ -8,7 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from tools.rules import MICRO_SPEEDUP, RULES, applicable_rules, apply_rule, expected_saving
+from perfagent.tools.rules import (
+    MICRO_SPEEDUP,
+    RULES,
+    applicable_rules,
+    apply_rule,
+    expected_saving,
+)
 
 
 def _apply(source: str, rule: str, qualname: str = "f") -> str | None:

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from tools.rules import RULES, apply_rule, window_aggregate
+from perfagent.tools.rules import RULES, apply_rule, window_aggregate
 
 RULE = "incremental-window-aggregate"
 ROOT = Path(__file__).resolve().parent.parent

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from tools import runner
-from tools.runner import Limits, RunnerError, RunResult, run, scrub_env
+from perfagent.tools import runner
+from perfagent.tools.runner import Limits, RunnerError, RunResult, run, scrub_env
 
 PY = sys.executable
 # Process-lifetime tests run both through the unshare wrapper (when available) and directly.

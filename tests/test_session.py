@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tools.bench.session import SessionConfig, run_session
-from tools.bench.workloads import Sample
-from tools.errors import MeasurementError
+from perfagent.tools.bench.session import SessionConfig, run_session
+from perfagent.tools.bench.workloads import Sample
+from perfagent.tools.errors import MeasurementError
 
 
 def sampler(

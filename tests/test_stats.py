@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from tools.bench import stats
+from perfagent.tools.bench import stats
 
 
 def lognormal(rng: np.random.Generator, n: int, scale: float, sigma: float = 0.03) -> list[float]:

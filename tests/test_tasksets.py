@@ -14,14 +14,14 @@ import git
 import pytest
 from click.testing import CliRunner
 
-from agent.cli.tasks import tasks_group
-from tools.bench.session import SessionConfig
-from tools.lab import MeasureOptions, measure
-from tools.tasksets import TaskImportError, import_tasks
-from tools.tasksets.commands import translate
-from tools.tasksets.model import Note
-from tools.tasksets.scripts import describe_lines, parse, strip_timeit_harness
-from tools.taskspec import load_task
+from perfagent.agent.cli.tasks import tasks_group
+from perfagent.tools.bench.session import SessionConfig
+from perfagent.tools.lab import MeasureOptions, measure
+from perfagent.tools.tasksets import TaskImportError, import_tasks
+from perfagent.tools.tasksets.commands import translate
+from perfagent.tools.tasksets.model import Note
+from perfagent.tools.tasksets.scripts import describe_lines, parse, strip_timeit_harness
+from perfagent.tools.taskspec import load_task
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "tasksets"
 GSO_FILE = FIXTURES / "gso.jsonl"

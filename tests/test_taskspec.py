@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tools.errors import TaskSpecError
-from tools.taskspec import load_task
+from perfagent.tools.errors import TaskSpecError
+from perfagent.tools.taskspec import load_task
 
 BASE = {
     "id": "demo",

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from perfagent.tools.bench.session import SessionConfig
+from perfagent.tools.lab import MeasureOptions, measure
+from perfagent.tools.taskspec import load_task
 from tests.conftest import FAST_MODULE, SLOW_MODULE, TaskFactory, unified_diff
-from tools.bench.session import SessionConfig
-from tools.lab import MeasureOptions, measure
-from tools.taskspec import load_task
 
 QUICK = SessionConfig(min_runs=5, max_runs=20, max_time_s=60, seed=0)
 pytestmark = pytest.mark.usefixtures("no_leftovers")

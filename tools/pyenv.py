@@ -14,8 +14,8 @@ import sysconfig
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from tools import runner
-from tools.errors import EnvironmentSetupError
+from perfagent.tools import runner
+from perfagent.tools.errors import EnvironmentSetupError
 
 VENV_TIMEOUT_S = 300
 _PIP_SHIM = '#!/bin/sh\nexec "$(dirname "$0")/python" -m pip "$@"\n'

@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from tools.errors import TaskSpecError
+from perfagent.tools.errors import TaskSpecError
 
 _GIT_URL = re.compile(r"^(https?://|git://|ssh://|file://|git@[^:]+:)")
 

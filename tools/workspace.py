@@ -13,7 +13,7 @@ from types import TracebackType
 
 import git
 
-from tools.errors import WorkspaceError
+from perfagent.tools.errors import WorkspaceError
 
 GIT_TIMEOUT_S = 300
 _AUTHOR = "perfagent <perfagent@localhost>"

@@ -25,8 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tools.errors import PerfagentError
-from tools.github import DEFAULT_API_URL
+from perfagent.tools.errors import PerfagentError
+from perfagent.tools.github import DEFAULT_API_URL
 
 ENV_PREFIX = "PERFAGENT_APP_"
 _KEYS = (

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from agent.report import facts
-from agent.report.cells import dig, interval, speedup
-from agent.report.markdown import md_code, md_hotspots, md_table, md_text
+from perfagent.agent.report import facts
+from perfagent.agent.report.cells import dig, interval, speedup
+from perfagent.agent.report.markdown import md_code, md_hotspots, md_table, md_text
 
 MARKER = "<!-- perfagent -->"
 

@@ -16,9 +16,9 @@ from collections.abc import Callable
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
-from agent.app.config import AppConfig
-from agent.app.queue import JobQueue
-from agent.app.webhooks import PayloadError, decide, verify_signature
+from perfagent.agent.app.config import AppConfig
+from perfagent.agent.app.queue import JobQueue
+from perfagent.agent.app.webhooks import PayloadError, decide, verify_signature
 
 logger = logging.getLogger(__name__)
 

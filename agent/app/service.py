@@ -9,11 +9,11 @@ import threading
 
 import uvicorn
 
-from agent.app.config import AppConfig
-from agent.app.queue import JobQueue
-from agent.app.server import create_app
-from agent.app.worker import Worker
-from tools.github import GitHubApp
+from perfagent.agent.app.config import AppConfig
+from perfagent.agent.app.queue import JobQueue
+from perfagent.agent.app.server import create_app
+from perfagent.agent.app.worker import Worker
+from perfagent.tools.github import GitHubApp
 
 logger = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
-from tools.github import RepoRef
+from perfagent.tools.github import RepoRef
 
 COMMAND = "/perfagent"
 LABEL = "perfagent"

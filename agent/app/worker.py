@@ -20,16 +20,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from agent.app import render
-from agent.app.config import AppConfig
-from agent.app.queue import Job, JobQueue
-from agent.context import Budgets, RunContext
-from agent.proposers import make_proposer
-from agent.run import new_run_id, run_graph
-from agent.target import TargetOptions, resolve_target
-from tools.bench.session import SessionConfig
-from tools.errors import PerfagentError, WorkspaceError
-from tools.github import (
+from perfagent.agent.app import render
+from perfagent.agent.app.config import AppConfig
+from perfagent.agent.app.queue import Job, JobQueue
+from perfagent.agent.context import Budgets, RunContext
+from perfagent.agent.proposers import make_proposer
+from perfagent.agent.run import new_run_id, run_graph
+from perfagent.agent.target import TargetOptions, resolve_target
+from perfagent.tools.bench.session import SessionConfig
+from perfagent.tools.errors import PerfagentError, WorkspaceError
+from perfagent.tools.github import (
     CheckConclusion,
     CheckOutput,
     CheckRun,
@@ -40,9 +40,9 @@ from tools.github import (
     has_write,
     push_branch,
 )
-from tools.github.git import auth_env
-from tools.runner import Limits, run
-from tools.taskspec import load_task
+from perfagent.tools.github.git import auth_env
+from perfagent.tools.runner import Limits, run
+from perfagent.tools.taskspec import load_task
 
 logger = logging.getLogger(__name__)
 

@@ -3,8 +3,8 @@ a Dask cluster, with append-only results, resume, GSO / SWE-Perf metrics and a s
 
 from __future__ import annotations
 
-from agent.batch.engines import BatchError
-from agent.batch.jobs import RunSettings
-from agent.batch.runner import BatchOptions, BatchResult, run_batch, run_oracle
+from perfagent.agent.batch.engines import BatchError
+from perfagent.agent.batch.jobs import RunSettings
+from perfagent.agent.batch.runner import BatchOptions, BatchResult, run_batch, run_oracle
 
 __all__ = ["BatchError", "BatchOptions", "BatchResult", "RunSettings", "run_batch", "run_oracle"]

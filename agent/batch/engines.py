@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from tools.errors import PerfagentError
+from perfagent.tools.errors import PerfagentError
 
 if TYPE_CHECKING:
     from multiprocessing.queues import Queue

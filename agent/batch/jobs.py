@@ -16,15 +16,15 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from agent.batch.results import now, row_from_trajectory
-from agent.context import Budgets, RunContext
-from agent.proposers import judge_of, make_proposer
-from agent.run import RunError, load_settings, new_run_id, run_graph
-from tools.bench.session import SessionConfig
-from tools.errors import PerfagentError
-from tools.lab import MeasureOptions, measure
-from tools.lab.measure import GSO_MIN_SPEEDUP
-from tools.taskspec import load_task
+from perfagent.agent.batch.results import now, row_from_trajectory
+from perfagent.agent.context import Budgets, RunContext
+from perfagent.agent.proposers import judge_of, make_proposer
+from perfagent.agent.run import RunError, load_settings, new_run_id, run_graph
+from perfagent.tools.bench.session import SessionConfig
+from perfagent.tools.errors import PerfagentError
+from perfagent.tools.lab import MeasureOptions, measure
+from perfagent.tools.lab.measure import GSO_MIN_SPEEDUP
+from perfagent.tools.taskspec import load_task
 
 
 @dataclass(frozen=True)

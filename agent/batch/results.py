@@ -14,8 +14,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from agent.batch.metrics import delta_from_ci, swe_perf_delta
-from agent.trajectory import verdict_facts
+from perfagent.agent.batch.metrics import delta_from_ci, swe_perf_delta
+from perfagent.agent.trajectory import verdict_facts
 
 RESULTS = "results.jsonl"
 ORACLE = "oracle.jsonl"

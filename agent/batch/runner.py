@@ -21,18 +21,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agent.batch import metrics
-from agent.batch.engines import (
+from perfagent.agent.batch import metrics
+from perfagent.agent.batch.engines import (
     BatchError,
     free_cores,
     make_engine,
     quiet_core_warning,
 )
-from agent.batch.jobs import OracleJob, RunJob, RunSettings, execute_oracle, execute_run
-from agent.batch.results import ORACLE, RESULTS, ResultsFile, now, rows_for
-from agent.batch.summary import write_summaries
-from agent.proposers import make_proposer
-from tools.taskspec import load_task
+from perfagent.agent.batch.jobs import OracleJob, RunJob, RunSettings, execute_oracle, execute_run
+from perfagent.agent.batch.results import ORACLE, RESULTS, ResultsFile, now, rows_for
+from perfagent.agent.batch.summary import write_summaries
+from perfagent.agent.proposers import make_proposer
+from perfagent.tools.taskspec import load_task
 
 FORMAT = "perfagent-batch"
 VERSION = 1

@@ -12,11 +12,21 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-from agent.batch.metrics import BatchMetrics, expert_share
-from agent.report.cells import DASH, Cell, Table, interval, seconds, share, speedup, text, yes_no
-from agent.report.cells import verdict as verdict_cell
-from agent.report.html import html_table
-from agent.report.markdown import md_code, md_table, md_text
+from perfagent.agent.batch.metrics import BatchMetrics, expert_share
+from perfagent.agent.report.cells import (
+    DASH,
+    Cell,
+    Table,
+    interval,
+    seconds,
+    share,
+    speedup,
+    text,
+    yes_no,
+)
+from perfagent.agent.report.cells import verdict as verdict_cell
+from perfagent.agent.report.html import html_table
+from perfagent.agent.report.markdown import md_code, md_table, md_text
 
 _CSP = "default-src 'none'; style-src 'unsafe-inline'"
 _CSS = """

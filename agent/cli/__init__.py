@@ -7,17 +7,17 @@ import sys
 
 import click
 
-from agent.cli.app import app_group
-from agent.cli.batch import batch_command
-from agent.cli.calibrate import calibrate_command
-from agent.cli.measure import measure_command
-from agent.cli.optimize import optimize_command
-from agent.cli.profile import profile_command
-from agent.cli.propose import propose_command
-from agent.cli.replay import replay_command
-from agent.cli.report import report_command
-from agent.cli.tasks import tasks_group
-from tools.errors import PerfagentError
+from perfagent.agent.cli.app import app_group
+from perfagent.agent.cli.batch import batch_command
+from perfagent.agent.cli.calibrate import calibrate_command
+from perfagent.agent.cli.measure import measure_command
+from perfagent.agent.cli.optimize import optimize_command
+from perfagent.agent.cli.profile import profile_command
+from perfagent.agent.cli.propose import propose_command
+from perfagent.agent.cli.replay import replay_command
+from perfagent.agent.cli.report import report_command
+from perfagent.agent.cli.tasks import tasks_group
+from perfagent.tools.errors import PerfagentError
 
 
 class _Group(click.Group):

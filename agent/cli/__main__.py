@@ -1,3 +1,3 @@
-from agent.cli import main
+from perfagent.agent.cli import main
 
 main()

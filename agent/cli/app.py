@@ -6,8 +6,8 @@ from pathlib import Path
 
 import click
 
-from agent.app.config import load_config
-from agent.app.service import serve
+from perfagent.agent.app.config import load_config
+from perfagent.agent.app.service import serve
 
 
 @click.group("app")

@@ -12,8 +12,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from agent.batch import BatchOptions, BatchResult, RunSettings, run_batch, run_oracle
-from agent.cli.optimize import default_runs_dir
+from perfagent.agent.batch import BatchOptions, BatchResult, RunSettings, run_batch, run_oracle
+from perfagent.agent.cli.optimize import default_runs_dir
 
 
 def _figure(value: Any, ci: Any = None) -> str:

@@ -8,8 +8,8 @@ from dataclasses import asdict
 import click
 from rich.console import Console
 
-from agent.cli.render import make_console, render_calibration
-from tools.bench.calibrate import calibrate
+from perfagent.agent.cli.render import make_console, render_calibration
+from perfagent.tools.bench.calibrate import calibrate
 
 
 @click.command("calibrate")

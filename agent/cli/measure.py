@@ -8,11 +8,11 @@ from pathlib import Path
 import click
 from rich.console import Console
 
-from agent.cli.render import make_console, render_measure
-from tools.bench.session import SessionConfig
-from tools.errors import TaskSpecError
-from tools.lab import MeasureOptions, measure
-from tools.taskspec import load_task
+from perfagent.agent.cli.render import make_console, render_measure
+from perfagent.tools.bench.session import SessionConfig
+from perfagent.tools.errors import TaskSpecError
+from perfagent.tools.lab import MeasureOptions, measure
+from perfagent.tools.taskspec import load_task
 
 
 @click.command("measure")

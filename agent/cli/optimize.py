@@ -10,16 +10,16 @@ from typing import Any
 import click
 from rich.console import Console
 
-from agent.cli.render import make_console, render_run
-from agent.context import Budgets, RunContext
-from agent.proposers import judge_of, make_proposer
-from agent.run import load_settings, new_run_id, run_graph
-from agent.target import TargetOptions, resolve_target
-from agent.trajectory import verdict_facts
-from tools.bench.session import SessionConfig
-from tools.errors import TaskSpecError
-from tools.taskspec import load_task
-from tools.workspace import apply_to_checkout
+from perfagent.agent.cli.render import make_console, render_run
+from perfagent.agent.context import Budgets, RunContext
+from perfagent.agent.proposers import judge_of, make_proposer
+from perfagent.agent.run import load_settings, new_run_id, run_graph
+from perfagent.agent.target import TargetOptions, resolve_target
+from perfagent.agent.trajectory import verdict_facts
+from perfagent.tools.bench.session import SessionConfig
+from perfagent.tools.errors import TaskSpecError
+from perfagent.tools.taskspec import load_task
+from perfagent.tools.workspace import apply_to_checkout
 
 
 def parse_target(value: str | None) -> float | None:

@@ -9,10 +9,10 @@ from pathlib import Path
 import click
 from rich.console import Console
 
-from agent.cli.render import make_console, render_profile
-from tools.profile import profile_task, write_speedscope
-from tools.profile.overhead import profiler_overhead
-from tools.taskspec import load_task
+from perfagent.agent.cli.render import make_console, render_profile
+from perfagent.tools.profile import profile_task, write_speedscope
+from perfagent.tools.profile.overhead import profiler_overhead
+from perfagent.tools.taskspec import load_task
 
 
 @click.command("profile")

@@ -11,13 +11,13 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from agent.cli.render import make_console
-from agent.proposers.rules import RULES_TOP, combine, propose, targets_from
-from agent.types import Candidate
-from tools.edit.paths import default_protected
-from tools.profile import profile_task
-from tools.taskspec import load_task
-from tools.workspace import Workspace
+from perfagent.agent.cli.render import make_console
+from perfagent.agent.proposers.rules import RULES_TOP, combine, propose, targets_from
+from perfagent.agent.types import Candidate
+from perfagent.tools.edit.paths import default_protected
+from perfagent.tools.profile import profile_task
+from perfagent.tools.taskspec import load_task
+from perfagent.tools.workspace import Workspace
 
 
 @click.command("propose")

@@ -8,9 +8,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from tools.bench.calibrate import CalibrationResult
-from tools.lab import MeasureReport
-from tools.profile import Profile
+from perfagent.tools.bench.calibrate import CalibrationResult
+from perfagent.tools.lab import MeasureReport
+from perfagent.tools.profile import Profile
 
 _STYLE = {"faster": "bold green", "slower": "bold red", "same": "yellow", "inconclusive": "magenta"}
 

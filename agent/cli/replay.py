@@ -13,14 +13,14 @@ from typing import Any
 import click
 from rich.console import Console
 
-from agent.cli.optimize import default_runs_dir, summary
-from agent.cli.render import make_console, render_run
-from agent.context import Budgets, RunContext
-from agent.proposers.replay import ReplayProposer
-from agent.report import load_trajectory
-from agent.run import new_run_id, run_graph
-from tools.bench.session import SessionConfig
-from tools.errors import TaskSpecError
+from perfagent.agent.cli.optimize import default_runs_dir, summary
+from perfagent.agent.cli.render import make_console, render_run
+from perfagent.agent.context import Budgets, RunContext
+from perfagent.agent.proposers.replay import ReplayProposer
+from perfagent.agent.report import load_trajectory
+from perfagent.agent.run import new_run_id, run_graph
+from perfagent.tools.bench.session import SessionConfig
+from perfagent.tools.errors import TaskSpecError
 
 
 def _kept(doc: dict[str, Any]) -> list[str]:

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import click
 
-from agent.report import load_trajectory, render_html, render_markdown
-from tools.errors import PerfagentError
+from perfagent.agent.report import load_trajectory, render_html, render_markdown
+from perfagent.tools.errors import PerfagentError
 
 
 @click.command("report")

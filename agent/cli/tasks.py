@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from tools.tasksets import FORMATS, ImportResult, import_tasks
+from perfagent.tools.tasksets import FORMATS, ImportResult, import_tasks
 
 
 @click.group("tasks")

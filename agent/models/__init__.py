@@ -16,7 +16,7 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from agent.models.base import (
+from perfagent.agent.models.base import (
     DEFAULT_TIMEOUT_S,
     ChatModel,
     ChatResponse,
@@ -25,8 +25,8 @@ from agent.models.base import (
     ToolCall,
     ToolSpec,
 )
-from agent.models.pricing import PriceTable, is_local
-from agent.models.retry import RetryPolicy
+from perfagent.agent.models.pricing import PriceTable, is_local
+from perfagent.agent.models.retry import RetryPolicy
 
 __all__ = [
     "PROVIDERS",
@@ -67,7 +67,7 @@ class Options:
 
 
 def _openai(name: str, o: Options) -> ChatModel:
-    from agent.models.openai_chat import BASE_URL_ENV, KEY_ENV, OpenAIChatModel
+    from perfagent.agent.models.openai_chat import BASE_URL_ENV, KEY_ENV, OpenAIChatModel
 
     url = o.base_url or o.env.get(BASE_URL_ENV) or None
     key = _key(o.env, KEY_ENV, f"openai:{name}", url)
@@ -77,7 +77,7 @@ def _openai(name: str, o: Options) -> ChatModel:
 
 
 def _anthropic(name: str, o: Options) -> ChatModel:
-    from agent.models.anthropic_chat import BASE_URL_ENV, KEY_ENV, AnthropicChatModel
+    from perfagent.agent.models.anthropic_chat import BASE_URL_ENV, KEY_ENV, AnthropicChatModel
 
     url = o.base_url or o.env.get(BASE_URL_ENV) or None
     key = _key(o.env, KEY_ENV, f"anthropic:{name}", url)
@@ -87,7 +87,7 @@ def _anthropic(name: str, o: Options) -> ChatModel:
 
 
 def _fake(name: str, o: Options) -> ChatModel:
-    from agent.models.fake import ScriptedChatModel
+    from perfagent.agent.models.fake import ScriptedChatModel
 
     return ScriptedChatModel.from_file(name)
 

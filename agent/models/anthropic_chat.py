@@ -18,7 +18,7 @@ import anthropic
 from anthropic.types import ContentBlockParam, MessageParam, ToolParam
 from anthropic.types import Message as AnthropicMessage
 
-from agent.models.base import (
+from perfagent.agent.models.base import (
     DEFAULT_MAX_TOKENS,
     DEFAULT_TIMEOUT_S,
     ChatResponse,
@@ -26,8 +26,8 @@ from agent.models.base import (
     ToolCall,
     ToolSpec,
 )
-from agent.models.pricing import PriceTable, is_local
-from agent.models.retry import RetryPolicy, call_with_retries
+from perfagent.agent.models.pricing import PriceTable, is_local
+from perfagent.agent.models.retry import RetryPolicy, call_with_retries
 
 KEY_ENV = "ANTHROPIC_API_KEY"
 BASE_URL_ENV = "ANTHROPIC_BASE_URL"

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
-from tools.errors import PerfagentError
+from perfagent.tools.errors import PerfagentError
 
 Message = dict[str, Any]
 

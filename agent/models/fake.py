@@ -27,7 +27,7 @@ from typing import Any
 
 import yaml
 
-from agent.models.base import (
+from perfagent.agent.models.base import (
     DEFAULT_MAX_TOKENS,
     ChatResponse,
     Message,

@@ -27,7 +27,7 @@ from openai.types.chat import (
     ChatCompletionMessageParam,
 )
 
-from agent.models.base import (
+from perfagent.agent.models.base import (
     DEFAULT_MAX_TOKENS,
     DEFAULT_TIMEOUT_S,
     ChatResponse,
@@ -36,8 +36,8 @@ from agent.models.base import (
     ToolCall,
     ToolSpec,
 )
-from agent.models.pricing import PriceTable, is_local
-from agent.models.retry import RetryPolicy, call_with_retries
+from perfagent.agent.models.pricing import PriceTable, is_local
+from perfagent.agent.models.retry import RetryPolicy, call_with_retries
 
 log = logging.getLogger(__name__)
 

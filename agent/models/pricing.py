@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from agent.models.base import ModelError
+from perfagent.agent.models.base import ModelError
 
 PRICES_ENV = "PERFAGENT_PRICES"
 

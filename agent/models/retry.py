@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from agent.models.base import ModelError, one_line, redact
+from perfagent.agent.models.base import ModelError, one_line, redact
 
 T = TypeVar("T")
 

@@ -11,11 +11,11 @@ from typing import Any, Protocol
 
 from langgraph.runtime import Runtime
 
-from agent.context import RunContext
-from agent.proposers.base import Attempt
-from agent.state import AgentState
-from tools.taskspec import Task, load_task
-from tools.workspace import Workspace
+from perfagent.agent.context import RunContext
+from perfagent.agent.proposers.base import Attempt
+from perfagent.agent.state import AgentState
+from perfagent.tools.taskspec import Task, load_task
+from perfagent.tools.workspace import Workspace
 
 Update = dict[str, Any]
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from langgraph.runtime import Runtime
 
-from agent.context import RunContext
-from agent.nodes._common import Update, budget_stop, task_of, timed
-from agent.state import AgentState
-from tools.workspace import Workspace
+from perfagent.agent.context import RunContext
+from perfagent.agent.nodes._common import Update, budget_stop, task_of, timed
+from perfagent.agent.state import AgentState
+from perfagent.tools.workspace import Workspace
 
 
 def _combined_patch(state: AgentState, ctx: RunContext, diff: str) -> str:

@@ -11,15 +11,15 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
-from agent.context import RunContext
-from agent.nodes._common import Update, after, baseline_tree, reject, task_of, timed
-from agent.nodes.proposing import protected_patterns
-from agent.state import AgentState
-from tools.errors import BaselineError, PerfagentError
-from tools.guard import check_candidate
-from tools.lab import MeasureOptions, MeasureReport, measure
-from tools.lab.report import TestResult
-from tools.taskspec import Task
+from perfagent.agent.context import RunContext
+from perfagent.agent.nodes._common import Update, after, baseline_tree, reject, task_of, timed
+from perfagent.agent.nodes.proposing import protected_patterns
+from perfagent.agent.state import AgentState
+from perfagent.tools.errors import BaselineError, PerfagentError
+from perfagent.tools.guard import check_candidate
+from perfagent.tools.lab import MeasureOptions, MeasureReport, measure
+from perfagent.tools.lab.report import TestResult
+from perfagent.tools.taskspec import Task
 
 
 def _workload_sources(task: Task, tree: Any) -> list[str]:

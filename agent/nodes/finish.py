@@ -7,12 +7,12 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
-from agent.context import RunContext
-from agent.nodes._common import Update, task_of, timed
-from agent.report import write_reports
-from agent.state import AgentState
-from agent.trajectory import build_trajectory, trajectory_path, write_trajectory
-from tools.lab import MeasureOptions, measure
+from perfagent.agent.context import RunContext
+from perfagent.agent.nodes._common import Update, task_of, timed
+from perfagent.agent.report import write_reports
+from perfagent.agent.state import AgentState
+from perfagent.agent.trajectory import build_trajectory, trajectory_path, write_trajectory
+from perfagent.tools.lab import MeasureOptions, measure
 
 
 @timed("finalize")

@@ -7,12 +7,12 @@ import time
 
 from langgraph.runtime import Runtime
 
-from agent.context import RunContext
-from agent.models.base import ModelError
-from agent.nodes._common import Update, task_of, timed
-from agent.prompts.judge import judge_messages, parse_judgement
-from agent.proposers.base import ModelCall
-from agent.state import AgentState
+from perfagent.agent.context import RunContext
+from perfagent.agent.models.base import ModelError
+from perfagent.agent.nodes._common import Update, task_of, timed
+from perfagent.agent.prompts.judge import judge_messages, parse_judgement
+from perfagent.agent.proposers.base import ModelCall
+from perfagent.agent.state import AgentState
 
 
 @timed("judge")

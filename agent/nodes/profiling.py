@@ -7,11 +7,11 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
-from agent.context import RunContext
-from agent.nodes._common import Update, task_of, timed
-from agent.state import AgentState
-from tools.errors import MeasurementError
-from tools.profile import Hotspot, Profile, collapsed, profile_task
+from perfagent.agent.context import RunContext
+from perfagent.agent.nodes._common import Update, task_of, timed
+from perfagent.agent.state import AgentState
+from perfagent.tools.errors import MeasurementError
+from perfagent.tools.profile import Hotspot, Profile, collapsed, profile_task
 
 
 def profile_record(profile: Profile) -> dict[str, Any]:

@@ -7,12 +7,12 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
-from agent.context import RunContext
-from agent.nodes._common import Update, baseline_tree, history, spent, task_of, timed
-from agent.nodes.profiling import hotspots_of
-from agent.proposers.base import ProposalRequest
-from agent.state import AgentState
-from tools.edit.paths import default_protected
+from perfagent.agent.context import RunContext
+from perfagent.agent.nodes._common import Update, baseline_tree, history, spent, task_of, timed
+from perfagent.agent.nodes.profiling import hotspots_of
+from perfagent.agent.proposers.base import ProposalRequest
+from perfagent.agent.state import AgentState
+from perfagent.tools.edit.paths import default_protected
 
 
 def protected_patterns(state: AgentState) -> tuple[str, ...]:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from langgraph.runtime import Runtime
 
-from agent.context import RunContext
-from agent.nodes._common import Update, task_of, timed
-from agent.state import AgentState
-from tools.lab.baseline import check_baseline
+from perfagent.agent.context import RunContext
+from perfagent.agent.nodes._common import Update, task_of, timed
+from perfagent.agent.state import AgentState
+from perfagent.tools.lab.baseline import check_baseline
 
 
 @timed("prepare")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from agent.models.base import Message
+from perfagent.agent.models.base import Message
 
 SYSTEM = """\
 You review a patch that claims to make Python code faster without changing its behaviour. \

@@ -10,9 +10,9 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from agent.models.base import Message
-from agent.proposers.base import Attempt, ProposalRequest
-from tools.profile import Hotspot, Profile, summary_text
+from perfagent.agent.models.base import Message
+from perfagent.agent.proposers.base import Attempt, ProposalRequest
+from perfagent.tools.profile import Hotspot, Profile, summary_text
 
 SYSTEM = """\
 You are a performance engineer. You make Python code in a repository faster without \

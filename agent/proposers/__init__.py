@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from agent.proposers.base import Attempt, ModelCall, Proposal, ProposalRequest, Proposer
+from perfagent.agent.proposers.base import Attempt, ModelCall, Proposal, ProposalRequest, Proposer
 
 if TYPE_CHECKING:
-    from agent.models.base import ChatModel
+    from perfagent.agent.models.base import ChatModel
 
 
 def make_proposer(
@@ -22,18 +22,18 @@ def make_proposer(
     ``fake:SCRIPT``; ``timeout`` (seconds per request) and ``max_tokens`` (per answer) apply
     to a model, default when None. Imports are local so a rules run never loads the SDKs."""
     if spec == "rules":
-        from agent.proposers.rules import RuleProposer
+        from perfagent.agent.proposers.rules import RuleProposer
 
         return RuleProposer()
     if spec.startswith("replay:"):
-        from agent.proposers.replay import ReplayProposer
-        from agent.report import load_trajectory
+        from perfagent.agent.proposers.replay import ReplayProposer
+        from perfagent.agent.report import load_trajectory
 
         path = Path(spec.removeprefix("replay:"))
         return ReplayProposer(load_trajectory(path), path)
-    from agent.models import make_chat_model
-    from agent.models.base import DEFAULT_MAX_TOKENS, DEFAULT_TIMEOUT_S
-    from agent.proposers.model import ModelProposer
+    from perfagent.agent.models import make_chat_model
+    from perfagent.agent.models.base import DEFAULT_MAX_TOKENS, DEFAULT_TIMEOUT_S
+    from perfagent.agent.proposers.model import ModelProposer
 
     chat = make_chat_model(spec, base_url=base_url, timeout=timeout or DEFAULT_TIMEOUT_S)
     return ModelProposer(chat, max_tokens=max_tokens or DEFAULT_MAX_TOKENS)
@@ -41,7 +41,7 @@ def make_proposer(
 
 def judge_of(proposer: Proposer) -> ChatModel | None:
     """The chat model behind a model proposer (it can also judge the final diff), else None."""
-    from agent.proposers.model import ModelProposer
+    from perfagent.agent.proposers.model import ModelProposer
 
     return proposer.model if isinstance(proposer, ModelProposer) else None
 

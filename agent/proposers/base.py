@@ -12,8 +12,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from agent.types import Candidate
-from tools.profile import Hotspot
+from perfagent.agent.types import Candidate
+from perfagent.tools.profile import Hotspot
 
 
 @dataclass(frozen=True)

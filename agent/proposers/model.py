@@ -23,13 +23,19 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import TracebackType
 
-from agent.models.base import DEFAULT_MAX_TOKENS, ChatModel, ChatResponse, Message, ModelError
-from agent.prompts.propose import propose_messages, repair_message, summary_of
-from agent.proposers.base import ModelCall, Proposal, ProposalRequest
-from agent.proposers.repo_tools import BUDGET_EXHAUSTED, TOOL_SPECS, RepoTools
-from agent.proposers.rules import DEFAULT_TOP, Target, file_diff, targets_from
-from agent.types import Candidate
-from tools.edit import EditError, EditOutcome, apply_edits, function_context, parse_edits
+from perfagent.agent.models.base import (
+    DEFAULT_MAX_TOKENS,
+    ChatModel,
+    ChatResponse,
+    Message,
+    ModelError,
+)
+from perfagent.agent.prompts.propose import propose_messages, repair_message, summary_of
+from perfagent.agent.proposers.base import ModelCall, Proposal, ProposalRequest
+from perfagent.agent.proposers.repo_tools import BUDGET_EXHAUSTED, TOOL_SPECS, RepoTools
+from perfagent.agent.proposers.rules import DEFAULT_TOP, Target, file_diff, targets_from
+from perfagent.agent.types import Candidate
+from perfagent.tools.edit import EditError, EditOutcome, apply_edits, function_context, parse_edits
 
 # Not copied into the scratch tree: VCS data, caches, environments, build output (the editor
 # never edits there either) and large files (data, binaries), which no edit targets.

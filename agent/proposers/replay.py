@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from agent.proposers.base import Proposal, ProposalRequest
-from agent.types import Candidate
+from perfagent.agent.proposers.base import Proposal, ProposalRequest
+from perfagent.agent.types import Candidate
 
 
 class ReplayProposer:

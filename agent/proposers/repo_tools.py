@@ -14,10 +14,10 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from agent.models.base import ToolCall, ToolSpec
-from tools.edit import EditError, enclosing_function, find_function, function_context
-from tools.edit.locate import iter_python_files, normalize_qualname
-from tools.profile import Hotspot
+from perfagent.agent.models.base import ToolCall, ToolSpec
+from perfagent.tools.edit import EditError, enclosing_function, find_function, function_context
+from perfagent.tools.edit.locate import iter_python_files, normalize_qualname
+from perfagent.tools.profile import Hotspot
 
 OUTPUT_LIMIT = 6000
 MAX_MATCHES = 60

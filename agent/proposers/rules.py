@@ -20,13 +20,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from agent.proposers.base import Attempt, Proposal, ProposalRequest
-from agent.types import Candidate
-from tools.edit.locate import cached_functions, find_function
-from tools.edit.paths import matches_glob
-from tools.errors import PerfagentError
-from tools.profile import Hotspot
-from tools.rules import RULES, apply_rule, expected_saving
+from perfagent.agent.proposers.base import Attempt, Proposal, ProposalRequest
+from perfagent.agent.types import Candidate
+from perfagent.tools.edit.locate import cached_functions, find_function
+from perfagent.tools.edit.paths import matches_glob
+from perfagent.tools.errors import PerfagentError
+from perfagent.tools.profile import Hotspot
+from perfagent.tools.rules import RULES, apply_rule, expected_saving
 
 DEFAULT_TOP = 8  # hot functions a model is shown
 # Hot functions the rules scan: a rule costs milliseconds per function, and with ~150

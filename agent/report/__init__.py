@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from agent.report.html import render_html
-from agent.report.markdown import render_markdown
-from tools.errors import PerfagentError
+from perfagent.agent.report.html import render_html
+from perfagent.agent.report.markdown import render_markdown
+from perfagent.tools.errors import PerfagentError
 
 FORMAT = "perfagent-trajectory"
 VERSION = 1

@@ -10,7 +10,7 @@ import shlex
 from collections.abc import Mapping
 from typing import Any
 
-from agent.report.cells import (
+from perfagent.agent.report.cells import (
     DASH,
     Cell,
     Table,
@@ -25,7 +25,7 @@ from agent.report.cells import (
     verdict,
     yes_no,
 )
-from tools.profile import Frame, Stack, collapsed
+from perfagent.tools.profile import Frame, Stack, collapsed
 
 TOP_HOTSPOTS = 15
 _TIMINGS = ("wall_s", "measure_s", "profile_s", "model_s", "overhead_s")  # a round's columns

@@ -10,9 +10,9 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
-from agent.report import facts
-from agent.report.cells import DASH, Cell, Table, dig, text
-from tools.profile import flamegraph_svg
+from perfagent.agent.report import facts
+from perfagent.agent.report.cells import DASH, Cell, Table, dig, text
+from perfagent.tools.profile import flamegraph_svg
 
 _CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 _DIFF_CLASS = {"+": "add", "-": "del", "@": "hunk"}

@@ -6,8 +6,8 @@ import re
 from html import escape
 from typing import Any
 
-from agent.report import facts
-from agent.report.cells import DASH, Cell, Table, dig, text
+from perfagent.agent.report import facts
+from perfagent.agent.report.cells import DASH, Cell, Table, dig, text
 
 # "]" only where it could close a link or an image: "[1.0, 2.0]" stays readable.
 _SPECIAL = re.compile(r"([\\`*_|~]|\](?=[(\[]))")

@@ -15,11 +15,11 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from perfagent.tools.github import GitHubApp
 from tests.github.fake import FakeGitHub
 from tests.github.spec import SpecSet
 from tests.github.state import FakeClock
 from tests.github.world import APP_ID, REPO, ROLES
-from tools.github import GitHubApp
 
 
 @pytest.fixture(scope="session")

@@ -14,7 +14,7 @@ import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
-from tools.runner import RunResult, run
+from perfagent.tools.runner import RunResult, run
 
 GIT_PATH = r"^/(?P<owner>[^/]+)/(?P<name>[^/]+?)\.git(?P<rest>/.*)$"
 _IDENTITY = {

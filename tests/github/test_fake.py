@@ -10,11 +10,11 @@ import httpx
 import jwt
 import pytest
 
+from perfagent.tools.runner import run
 from tests.github.fake import JWT_MAX_S, FakeGitHub
 from tests.github.spec import SpecSet
 from tests.github.state import FakeClock
 from tests.github.world import APP_ID, REPO
-from tools.runner import run
 
 pytest_plugins = ["tests.github.fixtures"]
 

@@ -21,12 +21,12 @@ from typing import Any
 import numpy as np
 from scipy import stats as sstats
 
-from tools import runner
-from tools.bench.session import SessionConfig, run_session
-from tools.bench.workloads import Variant, WorkloadRunner
-from tools.pyenv import TaskEnvironment
-from tools.taskspec import WorkloadSpec
-from tools.workspace import Workspace
+from perfagent.tools import runner
+from perfagent.tools.bench.session import SessionConfig, run_session
+from perfagent.tools.bench.workloads import Variant, WorkloadRunner
+from perfagent.tools.pyenv import TaskEnvironment
+from perfagent.tools.taskspec import WorkloadSpec
+from perfagent.tools.workspace import Workspace
 
 _MODULE = '''"""Synthetic CPU-bound work with a tunable amount."""
 

@@ -15,8 +15,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from tools import runner
-from tools.errors import MeasurementError
+from perfagent.tools import runner
+from perfagent.tools.errors import MeasurementError
 
 VALGRIND_SLOWDOWN = 100  # timeouts scale by this under callgrind
 _TOTALS = re.compile(r"^(?:totals|summary):\s+(\d+)", re.MULTILINE)

@@ -13,9 +13,9 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from tools.bench import stats
-from tools.bench.workloads import Sample
-from tools.errors import MeasurementError
+from perfagent.tools.bench import stats
+from perfagent.tools.bench.workloads import Sample
+from perfagent.tools.errors import MeasurementError
 
 
 @dataclass(frozen=True)

@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from tools import runner
-from tools.bench import instructions
-from tools.errors import MeasurementError
-from tools.pyenv import TaskEnvironment
-from tools.taskspec import WorkloadSpec
+from perfagent.tools import runner
+from perfagent.tools.bench import instructions
+from perfagent.tools.errors import MeasurementError
+from perfagent.tools.pyenv import TaskEnvironment
+from perfagent.tools.taskspec import WorkloadSpec
 
 CHILD_DIR = Path(__file__).resolve().parent / "child"
 DRIVER = CHILD_DIR / "driver.py"

@@ -22,17 +22,17 @@ Modules: ``locate`` (functions by line and by name), ``context`` (what to show a
 (the stages), ``errors``, ``model`` (the types), ``text``.
 """
 
-from tools.edit.apply import apply_edits
-from tools.edit.context import Callee, FunctionContext, function_context
-from tools.edit.errors import BlockFailure, EditError, Reason
-from tools.edit.locate import (
+from perfagent.tools.edit.apply import apply_edits
+from perfagent.tools.edit.context import Callee, FunctionContext, function_context
+from perfagent.tools.edit.errors import BlockFailure, EditError, Reason
+from perfagent.tools.edit.locate import (
     FunctionInfo,
     clear_cache,
     enclosing_function,
     find_function,
     functions_in,
 )
-from tools.edit.model import (
+from perfagent.tools.edit.model import (
     AppliedBlock,
     Edit,
     EditOutcome,
@@ -41,8 +41,8 @@ from tools.edit.model import (
     Hunk,
     SearchReplace,
 )
-from tools.edit.parse import parse_edits
-from tools.edit.paths import DEFAULT_PROTECTED, default_protected, matches_glob
+from perfagent.tools.edit.parse import parse_edits
+from perfagent.tools.edit.paths import DEFAULT_PROTECTED, default_protected, matches_glob
 
 __all__ = [
     "DEFAULT_PROTECTED",

@@ -21,11 +21,11 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
-from tools.edit.checks import formatting_only, syntax_failures, unified_diff, write_all
-from tools.edit.errors import BlockFailure, BlockProblem, EditError
-from tools.edit.locate import iter_python_files
-from tools.edit.match import find_matches, trim_blank_ends
-from tools.edit.model import (
+from perfagent.tools.edit.checks import formatting_only, syntax_failures, unified_diff, write_all
+from perfagent.tools.edit.errors import BlockFailure, BlockProblem, EditError
+from perfagent.tools.edit.locate import iter_python_files
+from perfagent.tools.edit.match import find_matches, trim_blank_ends
+from perfagent.tools.edit.model import (
     AppliedBlock,
     Edit,
     EditOutcome,
@@ -34,9 +34,9 @@ from tools.edit.model import (
     Hunk,
     SearchReplace,
 )
-from tools.edit.paths import resolve
-from tools.edit.rewrite import rewrite_function
-from tools.edit.text import (
+from perfagent.tools.edit.paths import resolve
+from perfagent.tools.edit.rewrite import rewrite_function
+from perfagent.tools.edit.text import (
     FileText,
     closest_lines,
     join_lines,
@@ -44,7 +44,7 @@ from tools.edit.text import (
     numbered,
     split_lines,
 )
-from tools.edit.udiff import apply_hunk
+from perfagent.tools.edit.udiff import apply_hunk
 
 
 @dataclass

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import re
 
-from tools.edit.errors import BlockFailure, EditError
-from tools.edit.model import PathSource, SearchReplace
-from tools.edit.paths import normalize_path
+from perfagent.tools.edit.errors import BlockFailure, EditError
+from perfagent.tools.edit.model import PathSource, SearchReplace
+from perfagent.tools.edit.paths import normalize_path
 
 SEARCH_RE = re.compile(r"^\s*<{5,9}\s*SEARCH\b\s*(?P<rest>.*?)\s*$", re.I)
 DIVIDER_RE = re.compile(r"^\s*={5,9}\s*$")

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import libcst as cst
 
-from tools.edit.errors import BlockFailure
-from tools.edit.model import AppliedBlock
-from tools.edit.text import FileText, numbered, split_lines
+from perfagent.tools.edit.errors import BlockFailure
+from perfagent.tools.edit.model import AppliedBlock
+from perfagent.tools.edit.text import FileText, numbered, split_lines
 
 Change = tuple[str, FileText | None, str]  # (relative path, original or None, new text)
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import libcst as cst
 
-from tools.edit.locate import FunctionInfo, Scan, find_function, read_source, scan
-from tools.edit.text import split_lines
+from perfagent.tools.edit.locate import FunctionInfo, Scan, find_function, read_source, scan
+from perfagent.tools.edit.text import split_lines
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from tools.edit.model import AppliedBlock
-from tools.errors import PerfagentError
+from perfagent.tools.edit.model import AppliedBlock
+from perfagent.tools.errors import PerfagentError
 
 Reason = Literal[
     "not found",  # SEARCH text, hunk or function not in the file

@@ -20,8 +20,8 @@ from pathlib import Path
 import libcst as cst
 from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
-from tools.edit.errors import BlockFailure, EditError
-from tools.edit.text import normalize_newlines
+from perfagent.tools.edit.errors import BlockFailure, EditError
+from perfagent.tools.edit.text import normalize_newlines
 
 
 @dataclass(frozen=True)

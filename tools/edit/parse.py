@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import re
 
-from tools.edit.blocks import FENCE_RE, parse_blocks
-from tools.edit.errors import BlockFailure, EditError
-from tools.edit.model import Edit, FunctionRewrite
-from tools.edit.paths import normalize_path
-from tools.edit.text import normalize_newlines, split_lines
-from tools.edit.udiff import parse_diffs
+from perfagent.tools.edit.blocks import FENCE_RE, parse_blocks
+from perfagent.tools.edit.errors import BlockFailure, EditError
+from perfagent.tools.edit.model import Edit, FunctionRewrite
+from perfagent.tools.edit.paths import normalize_path
+from perfagent.tools.edit.text import normalize_newlines, split_lines
+from perfagent.tools.edit.udiff import parse_diffs
 
 REWRITE_RE = re.compile(
     r"^\s*(?:#+\s*)?[*`]*(?:rewrite:?\s+)?[*`]*"

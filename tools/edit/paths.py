@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from pathlib import Path
 
-from tools.edit.errors import BlockProblem
+from perfagent.tools.edit.errors import BlockProblem
 
 # Tests and their fixtures decide whether a candidate is correct, so a candidate may not
 # change them; the task's workload files are added by ``default_protected``.

@@ -25,10 +25,10 @@ from dataclasses import dataclass
 
 import libcst as cst
 
-from tools.edit.errors import BlockProblem
-from tools.edit.imports import add_imports, existing_keys, missing_imports
-from tools.edit.locate import Found, Scan, normalize_qualname, scan
-from tools.edit.text import normalize_newlines, numbered, split_lines
+from perfagent.tools.edit.errors import BlockProblem
+from perfagent.tools.edit.imports import add_imports, existing_keys, missing_imports
+from perfagent.tools.edit.locate import Found, Scan, normalize_qualname, scan
+from perfagent.tools.edit.text import normalize_newlines, numbered, split_lines
 
 _Stmt = cst.BaseStatement
 

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import re
 
-from tools.edit.errors import BlockProblem
-from tools.edit.match import Match, find_matches
-from tools.edit.model import FilePatch, Hunk
-from tools.edit.text import closest_lines
+from perfagent.tools.edit.errors import BlockProblem
+from perfagent.tools.edit.match import Match, find_matches
+from perfagent.tools.edit.model import FilePatch, Hunk
+from perfagent.tools.edit.text import closest_lines
 
 HUNK_RE = re.compile(r"^@@\s*(?:-(\d+)(?:,(\d+))?\s+\+(\d+)(?:,(\d+))?)?\s*@@.*$")
 _FENCE = re.compile(r"^\s*(?:```+|~~~+)[\w+\-. ]*$")  # closing, or opening another block

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tools.equivalence.nodes import (
+from perfagent.tools.equivalence.nodes import (
     NAMED,
     float_detail,
     json_text,

@@ -14,11 +14,16 @@ Modules: ``auth`` (JWT, cached installation tokens), ``client`` (``GitHubApp``,
 Tests run all of it against the loopback fake in ``tests/github/``.
 """
 
-from tools.github.auth import AppTokens, Clock, app_jwt
-from tools.github.client import API_VERSION, DEFAULT_API_URL, GitHubApp, InstallationClient
-from tools.github.errors import GitHubError, GitTransferError
-from tools.github.git import clone, push_branch, remote_url
-from tools.github.models import (
+from perfagent.tools.github.auth import AppTokens, Clock, app_jwt
+from perfagent.tools.github.client import (
+    API_VERSION,
+    DEFAULT_API_URL,
+    GitHubApp,
+    InstallationClient,
+)
+from perfagent.tools.github.errors import GitHubError, GitTransferError
+from perfagent.tools.github.git import clone, push_branch, remote_url
+from perfagent.tools.github.models import (
     CheckConclusion,
     CheckOutput,
     CheckRun,

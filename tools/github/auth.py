@@ -26,8 +26,8 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from githubkit.auth.base import BaseAuthStrategy
 
-from tools.github.errors import GitHubError
-from tools.github.models import InstallationToken
+from perfagent.tools.github.errors import GitHubError
+from perfagent.tools.github.models import InstallationToken
 
 if TYPE_CHECKING:
     from githubkit import GitHubCore

@@ -22,9 +22,9 @@ from githubkit import GitHub, Response
 from githubkit.exception import RequestError, RequestFailed, RequestTimeout
 from pydantic import BaseModel, ValidationError
 
-from tools.github.auth import AppTokens, Clock, InstallationAuthStrategy, JWTAuthStrategy
-from tools.github.errors import GitHubError
-from tools.github.models import (
+from perfagent.tools.github.auth import AppTokens, Clock, InstallationAuthStrategy, JWTAuthStrategy
+from perfagent.tools.github.errors import GitHubError
+from perfagent.tools.github.models import (
     BODY_MAX,
     CheckConclusion,
     CheckOutput,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tools.errors import PerfagentError
+from perfagent.tools.errors import PerfagentError
 
 
 class GitHubError(PerfagentError):

@@ -17,8 +17,8 @@ import os
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from tools.github.errors import GitTransferError
-from tools.runner import Limits, RunResult, run
+from perfagent.tools.github.errors import GitTransferError
+from perfagent.tools.runner import Limits, RunResult, run
 
 logger = logging.getLogger(__name__)
 

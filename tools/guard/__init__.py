@@ -28,13 +28,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tools.edit.errors import BlockProblem
-from tools.edit.paths import resolve
-from tools.guard.diff import DiffError, FileChange, apply, parse
-from tools.guard.findings import Finding, added_findings
-from tools.guard.literals import Value, workload_literals
-from tools.guard.scan import scan
-from tools.rules import HELPER_SOURCES
+from perfagent.tools.edit.errors import BlockProblem
+from perfagent.tools.edit.paths import resolve
+from perfagent.tools.guard.diff import DiffError, FileChange, apply, parse
+from perfagent.tools.guard.findings import Finding, added_findings
+from perfagent.tools.guard.literals import Value, workload_literals
+from perfagent.tools.guard.scan import scan
+from perfagent.tools.rules import HELPER_SOURCES
 
 __all__ = ["GuardResult", "check_candidate"]
 

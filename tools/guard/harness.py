@@ -12,8 +12,8 @@ import ast
 import posixpath
 import re
 
-from tools.edit.paths import matches_glob, normalize_path
-from tools.guard.catalog import (
+from perfagent.tools.edit.paths import matches_glob, normalize_path
+from perfagent.tools.guard.catalog import (
     CACHE_CALLS,
     FRAME_ATTRS,
     INTROSPECTION,
@@ -21,9 +21,9 @@ from tools.guard.catalog import (
     TEST_VARIABLES,
     WATCHED_MODULES,
 )
-from tools.guard.findings import Kind
-from tools.guard.literals import shorten
-from tools.guard.scopes import Module
+from perfagent.tools.guard.findings import Kind
+from perfagent.tools.guard.literals import shorten
+from perfagent.tools.guard.scopes import Module
 
 
 class HarnessChecks(ast.NodeVisitor):

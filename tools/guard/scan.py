@@ -15,8 +15,8 @@ from __future__ import annotations
 import ast
 from collections.abc import Sequence
 
-from tools.edit.paths import normalize_path
-from tools.guard.catalog import (
+from perfagent.tools.edit.paths import normalize_path
+from perfagent.tools.guard.catalog import (
     CACHE_CALLS,
     CACHE_WORDS,
     DISK_STORES,
@@ -26,10 +26,17 @@ from tools.guard.catalog import (
     MUTATORS,
     STORE_FIRST,
 )
-from tools.guard.findings import Finding, Kind
-from tools.guard.harness import HarnessChecks
-from tools.guard.literals import MANY_ITEMS, Value, fold, items, looks_like_input, shorten
-from tools.guard.scopes import ClassFacts, Module, Scope, defs_in, function_scope, mentions
+from perfagent.tools.guard.findings import Finding, Kind
+from perfagent.tools.guard.harness import HarnessChecks
+from perfagent.tools.guard.literals import MANY_ITEMS, Value, fold, items, looks_like_input, shorten
+from perfagent.tools.guard.scopes import (
+    ClassFacts,
+    Module,
+    Scope,
+    defs_in,
+    function_scope,
+    mentions,
+)
 
 
 def scan(source: str, workload: frozenset[Value], protected: Sequence[str]) -> list[Finding]:

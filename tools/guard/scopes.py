@@ -12,7 +12,7 @@ import ast
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from tools.guard.literals import Value, fold
+from perfagent.tools.guard.literals import Value, fold
 
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
 Function = ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda

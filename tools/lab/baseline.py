@@ -8,14 +8,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tools import runner
-from tools.bench.workloads import Variant, WorkloadRunner
-from tools.errors import BaselineError
-from tools.lab.measure import run_tests
-from tools.lab.report import TestResult
-from tools.pyenv import TaskEnvironment
-from tools.taskspec import Task
-from tools.workspace import Workspace
+from perfagent.tools import runner
+from perfagent.tools.bench.workloads import Variant, WorkloadRunner
+from perfagent.tools.errors import BaselineError
+from perfagent.tools.lab.measure import run_tests
+from perfagent.tools.lab.report import TestResult
+from perfagent.tools.pyenv import TaskEnvironment
+from perfagent.tools.taskspec import Task
+from perfagent.tools.workspace import Workspace
 
 
 @dataclass

@@ -12,16 +12,16 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from tools import runner
-from tools.bench import instructions, stats
-from tools.bench.session import SessionConfig, SessionResult, run_session
-from tools.bench.workloads import Metric, Sample, Variant, WorkloadRunner
-from tools.errors import BaselineError, MeasurementError, TaskSpecError
-from tools.lab.outputs import OutputTracker
-from tools.lab.report import MeasureReport, TestResult, VariantResult, WorkloadResult
-from tools.pyenv import TaskEnvironment
-from tools.taskspec import Task, WorkloadSpec
-from tools.workspace import Workspace
+from perfagent.tools import runner
+from perfagent.tools.bench import instructions, stats
+from perfagent.tools.bench.session import SessionConfig, SessionResult, run_session
+from perfagent.tools.bench.workloads import Metric, Sample, Variant, WorkloadRunner
+from perfagent.tools.errors import BaselineError, MeasurementError, TaskSpecError
+from perfagent.tools.lab.outputs import OutputTracker
+from perfagent.tools.lab.report import MeasureReport, TestResult, VariantResult, WorkloadResult
+from perfagent.tools.pyenv import TaskEnvironment
+from perfagent.tools.taskspec import Task, WorkloadSpec
+from perfagent.tools.workspace import Workspace
 
 MEMORY_GROWTH_RATIO = 1.25  # flag a candidate whose peak memory grows by this much ...
 MEMORY_GROWTH_MIN_KB = 16 * 1024  # ... and by at least this many KiB

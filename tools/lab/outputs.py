@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from tools.bench.workloads import Sample
-from tools.equivalence import compare
+from perfagent.tools.bench.workloads import Sample
+from perfagent.tools.equivalence import compare
 
 
 class OutputTracker:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from tools.bench.stats import Verdict
+from perfagent.tools.bench.stats import Verdict
 
 
 @dataclass

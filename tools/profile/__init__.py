@@ -1,9 +1,9 @@
 """The profiler: where a workload's time goes, as ranked, source-mapped hotspots."""
 
-from tools.profile.flamegraph import collapsed, flamegraph_svg
-from tools.profile.model import Frame, Hotspot, Profile, Stack
-from tools.profile.outputs import summary_text, write_speedscope
-from tools.profile.run import profile_task
+from perfagent.tools.profile.flamegraph import collapsed, flamegraph_svg
+from perfagent.tools.profile.model import Frame, Hotspot, Profile, Stack
+from perfagent.tools.profile.outputs import summary_text, write_speedscope
+from perfagent.tools.profile.run import profile_task
 
 __all__ = [
     "Frame",

@@ -12,8 +12,8 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from pathlib import Path
 
-from tools.edit.locate import enclosing_function
-from tools.profile.model import Frame, FrameKind, Hotspot, Stack
+from perfagent.tools.edit.locate import enclosing_function
+from perfagent.tools.profile.model import Frame, FrameKind, Hotspot, Stack
 
 ENTRY_NAMES = ("workload", "experiment")
 _STDLIB = Path(sysconfig.get_paths()["stdlib"]).resolve()

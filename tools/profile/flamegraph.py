@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from html import escape
 
-from tools.profile.model import Frame, Profile, Stack
+from perfagent.tools.profile.model import Frame, Profile, Stack
 
 FRAME_HEIGHT = 16
 MIN_SHARE = 0.001  # frames narrower than this share of all samples are not drawn

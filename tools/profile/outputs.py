@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tools.profile.model import Frame, Profile, Stack
+from perfagent.tools.profile.model import Frame, Profile, Stack
 
 SPEEDSCOPE_SCHEMA = "https://www.speedscope.app/file-format-schema.json"
 CHARS_PER_TOKEN = 4  # a rough, conservative budget conversion for code-heavy text

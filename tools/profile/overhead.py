@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tools.bench.session import SessionConfig, run_session
-from tools.bench.workloads import Sample
-from tools.profile import samplers
-from tools.profile.run import prepared_workload
-from tools.taskspec import Task
+from perfagent.tools.bench.session import SessionConfig, run_session
+from perfagent.tools.bench.workloads import Sample
+from perfagent.tools.profile import samplers
+from perfagent.tools.profile.run import prepared_workload
+from perfagent.tools.taskspec import Task
 
 
 @dataclass(frozen=True)

@@ -7,14 +7,14 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from tools import runner
-from tools.bench.workloads import Variant, WorkloadRunner
-from tools.errors import MeasurementError
-from tools.profile import aggregate, samplers
-from tools.profile.model import Frame, Hotspot, Profile, Stack
-from tools.pyenv import TaskEnvironment
-from tools.taskspec import Task, WorkloadSpec
-from tools.workspace import Workspace
+from perfagent.tools import runner
+from perfagent.tools.bench.workloads import Variant, WorkloadRunner
+from perfagent.tools.errors import MeasurementError
+from perfagent.tools.profile import aggregate, samplers
+from perfagent.tools.profile.model import Frame, Hotspot, Profile, Stack
+from perfagent.tools.pyenv import TaskEnvironment
+from perfagent.tools.taskspec import Task, WorkloadSpec
+from perfagent.tools.workspace import Workspace
 
 PROFILER_SLOWDOWN = 3  # timeouts stretch by this under a profiler
 MIN_TIMED_SAMPLES = 50  # fewer than this inside the timed calls cannot rank functions

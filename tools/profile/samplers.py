@@ -8,9 +8,9 @@ import shutil
 import sysconfig
 from pathlib import Path
 
-from tools import runner
-from tools.errors import MeasurementError
-from tools.profile.model import Frame, Stack
+from perfagent.tools import runner
+from perfagent.tools.errors import MeasurementError
+from perfagent.tools.profile.model import Frame, Stack
 
 _PYSPY_FRAME = re.compile(r"^(?P<name>.*) \((?P<file>[^()]*?)(?::(?P<line>\d+))?\)$")
 _PERF_FRAME = re.compile(r"^\s*[0-9a-f]+\s+(?P<sym>.+?)\s+\((?P<dso>[^()]*)\)\s*$")

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import libcst as cst
 
-from tools.rules import (
+from perfagent.tools.rules import (
     any_all,
     dict_keys,
     linear_search,
@@ -28,8 +28,8 @@ from tools.rules import (
     string_concat,
     window_aggregate,
 )
-from tools.rules._base import FunctionRewriter, rewrite_function
-from tools.rules._window_helper import HELPER_SOURCE as _WINDOW_HELPER_SOURCE
+from perfagent.tools.rules._base import FunctionRewriter, rewrite_function
+from perfagent.tools.rules._window_helper import HELPER_SOURCE as _WINDOW_HELPER_SOURCE
 
 # The module-level functions rules add, verbatim. The reward-hack guard trusts exactly these
 # (compared as syntax trees): the regex helper's bounded cache of compiled patterns is what

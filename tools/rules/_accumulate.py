@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 import libcst as cst
 
-from tools.rules._names import occurrences
-from tools.rules._syntax import named_assignment
+from perfagent.tools.rules._names import occurrences
+from perfagent.tools.rules._syntax import named_assignment
 
 # (statement) -> (the name node bound, the small statement) for a fresh start, or None
 StartOf = Callable[[cst.BaseStatement], "tuple[cst.Name, cst.BaseSmallStatement] | None"]

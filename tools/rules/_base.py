@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
-from tools.rules._names import (
+from perfagent.tools.rules._names import (
     Occurrence,
     all_names,
     all_occurrences,
@@ -28,7 +28,7 @@ from tools.rules._names import (
     occurrences,
     uses_of_local,
 )
-from tools.rules._syntax import (
+from perfagent.tools.rules._syntax import (
     code,
     enclosing_loop,
     in_loop,

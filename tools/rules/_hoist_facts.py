@@ -14,7 +14,13 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
-from tools.rules._base import Occurrence, all_occurrences, is_binding, repeated_parts, walk
+from perfagent.tools.rules._base import (
+    Occurrence,
+    all_occurrences,
+    is_binding,
+    repeated_parts,
+    walk,
+)
 
 _SCOPES = cst.ListComp | cst.SetComp | cst.DictComp | cst.GeneratorExp
 _GUARDED = frozenset({"NameError", "UnboundLocalError", "AttributeError"})

@@ -17,7 +17,7 @@ from __future__ import annotations
 import libcst as cst
 import libcst.matchers as m
 
-from tools.rules._base import Rewrite, Target, builtin_available, rewrite_locally
+from perfagent.tools.rules._base import Rewrite, Target, builtin_available, rewrite_locally
 
 RATIONALE = "any([...]) builds the whole list first; any(...) on a generator stops early"
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from tools.rules._base import Rewrite, Target, rewrite_locally
+from perfagent.tools.rules._base import Rewrite, Target, rewrite_locally
 
 RATIONALE = "k in d.keys() makes a view object per test; k in d asks the dict directly"
 

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import libcst as cst
 
-from tools.rules._base import (
+from perfagent.tools.rules._base import (
     Rewrite,
     Target,
     all_names,

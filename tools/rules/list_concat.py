@@ -25,8 +25,8 @@ from __future__ import annotations
 
 import libcst as cst
 
-from tools.rules._accumulate import accumulation, single_assignment
-from tools.rules._base import Rewrite, Target, occurrences, replace_nodes, walk
+from perfagent.tools.rules._accumulate import accumulation, single_assignment
+from perfagent.tools.rules._base import Rewrite, Target, occurrences, replace_nodes, walk
 
 RATIONALE = "xs = xs + [x] in a loop copies the whole list every time (O(n²)); append grows it"
 

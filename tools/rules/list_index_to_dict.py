@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from tools.rules._base import (
+from perfagent.tools.rules._base import (
     Occurrence,
     Rewrite,
     Target,
@@ -48,7 +48,7 @@ from tools.rules._base import (
     uses_of_local,
     walk,
 )
-from tools.rules.list_membership import _membership_ok
+from perfagent.tools.rules.list_membership import _membership_ok
 
 RATIONALE = "list.index is O(n); a dict from each unique key to its position makes it O(1)"
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from tools.rules._base import (
+from perfagent.tools.rules._base import (
     Occurrence,
     Rewrite,
     Target,

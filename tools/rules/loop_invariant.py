@@ -55,7 +55,7 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
-from tools.rules._base import (
+from perfagent.tools.rules._base import (
     Occurrence,
     Rewrite,
     Target,
@@ -67,7 +67,7 @@ from tools.rules._base import (
     replace_nodes_before,
     walk,
 )
-from tools.rules._hoist_facts import (
+from perfagent.tools.rules._hoist_facts import (
     Loop,
     Names,
     binding_statement,

@@ -48,7 +48,7 @@ from collections.abc import Sequence
 
 import libcst as cst
 
-from tools.rules._base import (
+from perfagent.tools.rules._base import (
     Occurrence,
     Rewrite,
     Target,
@@ -61,7 +61,7 @@ from tools.rules._base import (
     replace_nodes,
     walk,
 )
-from tools.rules.regex_once import _constant_flags, _has_top_level_import_re, _is_re_attr
+from perfagent.tools.rules.regex_once import _constant_flags, _has_top_level_import_re, _is_re_attr
 
 RATIONALE = "re.match(p, s[pos:]) in a loop copies the rest of s every time; match at pos instead"
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from tools.rules._base import (
+from perfagent.tools.rules._base import (
     Rewrite,
     Target,
     all_names,
@@ -33,7 +33,7 @@ from tools.rules._base import (
     module_binding,
     rewrite_locally,
 )
-from tools.rules._syntax import named_assignment
+from perfagent.tools.rules._syntax import named_assignment
 
 PREFIX = "_PERFAGENT_RE_"
 

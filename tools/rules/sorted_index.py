@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from tools.rules._base import Rewrite, Target, builtin_available, rewrite_locally
+from perfagent.tools.rules._base import Rewrite, Target, builtin_available, rewrite_locally
 
 RATIONALE = "sorted(x)[0] sorts all of x, O(n log n); min(x)/max(x) is one O(n) pass"
 

@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import libcst as cst
 
-from tools.rules._accumulate import accumulation, single_assignment
-from tools.rules._base import (
+from perfagent.tools.rules._accumulate import accumulation, single_assignment
+from perfagent.tools.rules._base import (
     Rewrite,
     Target,
     all_names,

@@ -58,7 +58,7 @@ from dataclasses import dataclass
 
 import libcst as cst
 
-from tools.rules._base import (
+from perfagent.tools.rules._base import (
     Occurrence,
     Rewrite,
     Target,
@@ -74,8 +74,10 @@ from tools.rules._base import (
     replace_nodes,
     walk,
 )
-from tools.rules._window_helper import HELPER
-from tools.rules._window_helper import HELPER_SOURCE as _HELPER_SOURCE  # the name tests read here
+from perfagent.tools.rules._window_helper import HELPER
+from perfagent.tools.rules._window_helper import (
+    HELPER_SOURCE as _HELPER_SOURCE,  # the name tests read here
+)
 
 RATIONALE = "sum/max/min over a sliding window is O(width) per step; update it as it slides"
 

@@ -29,9 +29,9 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from tools.errors import PerfagentError
-from tools.runner.capture import DROPPED_MARK, Capture, feed
-from tools.runner.isolation import isolated_argv, network_isolation_available, quiet_ok
+from perfagent.tools.errors import PerfagentError
+from perfagent.tools.runner.capture import DROPPED_MARK, Capture, feed
+from perfagent.tools.runner.isolation import isolated_argv, network_isolation_available, quiet_ok
 
 __all__ = [
     "Limits",

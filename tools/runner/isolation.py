@@ -18,7 +18,7 @@ import threading
 from collections.abc import Mapping, Sequence
 
 # The runner's one logger, so its messages keep the name users see (and filter on).
-logger = logging.getLogger("tools.runner")
+logger = logging.getLogger("perfagent.tools.runner")
 
 _probe_lock = threading.Lock()
 

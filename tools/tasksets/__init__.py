@@ -5,7 +5,7 @@ Each row becomes ``DIR/<id>.yaml`` plus ``DIR/<id>/`` (workload scripts, ``exper
 become a task is skipped with a one-line reason; ``DIR/index.json`` records both.
 """
 
-from tools.tasksets.importer import FORMATS, Imported, ImportResult, Skipped, import_tasks
-from tools.tasksets.rows import TaskImportError
+from perfagent.tools.tasksets.importer import FORMATS, Imported, ImportResult, Skipped, import_tasks
+from perfagent.tools.tasksets.rows import TaskImportError
 
 __all__ = ["FORMATS", "ImportResult", "Imported", "Skipped", "TaskImportError", "import_tasks"]

@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from tools.tasksets.model import Note, NoteKind
+from perfagent.tools.tasksets.model import Note, NoteKind
 
 Mode = Literal["setup", "install", "build"]
 Action = Literal["keep", "drop", "refuse", "export"]

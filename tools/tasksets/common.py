@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from tools.tasksets import scripts
-from tools.tasksets.commands import installs_local_project
-from tools.tasksets.fields import Row, is_diff
-from tools.tasksets.model import Note, RowError
+from perfagent.tools.tasksets import scripts
+from perfagent.tools.tasksets.commands import installs_local_project
+from perfagent.tools.tasksets.fields import Row, is_diff
+from perfagent.tools.tasksets.model import Note, RowError
 
 EXPERT_FILE = "expert.diff"
 

@@ -11,7 +11,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from tools.tasksets.model import Note, RowError
+from perfagent.tools.tasksets.model import Note, RowError
 
 Row = Mapping[str, Any]
 

@@ -17,9 +17,9 @@ from __future__ import annotations
 import ast
 from typing import Any
 
-from tools.tasksets import common, scripts
-from tools.tasksets.commands import translate
-from tools.tasksets.fields import (
+from perfagent.tools.tasksets import common, scripts
+from perfagent.tools.tasksets.commands import translate
+from perfagent.tools.tasksets.fields import (
     Row,
     commitish,
     optional_text,
@@ -28,7 +28,7 @@ from tools.tasksets.fields import (
     string_list,
     task_id,
 )
-from tools.tasksets.model import ImportedTask, Note, RowError
+from perfagent.tools.tasksets.model import ImportedTask, Note, RowError
 
 TITLE = "GSO"
 ID_FIELDS = ("instance_id",)

@@ -9,11 +9,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tools.tasksets import gso, sweperf, timeit_script
-from tools.tasksets.fields import optional_text
-from tools.tasksets.model import ImportedTask, RowError
-from tools.tasksets.rows import TaskImportError, read_rows
-from tools.tasksets.writer import write_task
+from perfagent.tools.tasksets import gso, sweperf, timeit_script
+from perfagent.tools.tasksets.fields import optional_text
+from perfagent.tools.tasksets.model import ImportedTask, RowError
+from perfagent.tools.tasksets.rows import TaskImportError, read_rows
+from perfagent.tools.tasksets.writer import write_task
 
 INDEX_FILE = "index.json"
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tools.errors import PerfagentError
+from perfagent.tools.errors import PerfagentError
 
 SUFFIXES = (".json", ".jsonl", ".csv", ".parquet")
 

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TypeGuard
 
-from tools.tasksets.model import RowError
+from perfagent.tools.tasksets.model import RowError
 
 _NETWORK = re.compile(
     r"\b(requests\.(?:get|post|request)|urllib\.request\.urlopen|urlopen|urlretrieve"

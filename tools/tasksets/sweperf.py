@@ -19,8 +19,8 @@ import shlex
 import statistics
 from typing import Any
 
-from tools.tasksets import common
-from tools.tasksets.fields import (
+from perfagent.tools.tasksets import common
+from perfagent.tools.tasksets.fields import (
     Row,
     commitish,
     optional_text,
@@ -29,7 +29,7 @@ from tools.tasksets.fields import (
     string_list,
     task_id,
 )
-from tools.tasksets.model import ImportedTask, Note, RowError
+from perfagent.tools.tasksets.model import ImportedTask, Note, RowError
 
 TITLE = "SWE-Perf"
 ID_FIELDS = ("instance_id",)

@@ -21,9 +21,9 @@ from __future__ import annotations
 import re
 import shlex
 
-from tools.tasksets import common, scripts
-from tools.tasksets.commands import translate
-from tools.tasksets.fields import (
+from perfagent.tools.tasksets import common, scripts
+from perfagent.tools.tasksets.commands import translate
+from perfagent.tools.tasksets.fields import (
     Row,
     commitish,
     optional_text,
@@ -32,7 +32,7 @@ from tools.tasksets.fields import (
     string_list,
     task_id,
 )
-from tools.tasksets.model import ImportedTask, Note, RowError
+from perfagent.tools.tasksets.model import ImportedTask, Note, RowError
 
 TITLE = "timeit-script"
 ID_FIELDS = ("instance_id", "id")

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import yaml
 
-from tools.errors import TaskSpecError
-from tools.tasksets.model import SECTIONS, ImportedTask, RowError
-from tools.taskspec import load_task
+from perfagent.tools.errors import TaskSpecError
+from perfagent.tools.tasksets.model import SECTIONS, ImportedTask, RowError
+from perfagent.tools.taskspec import load_task
 
 NOTES_FILE = "IMPORT_NOTES.md"
 
