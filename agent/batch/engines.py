@@ -13,6 +13,7 @@ from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from perfagent.tools.errors import PerfagentError
+from perfagent.tools.extras import require
 
 if TYPE_CHECKING:
     from multiprocessing.queues import Queue
@@ -136,6 +137,7 @@ class DaskEngine:
             return
         # Imported here (and typed Any: distributed ships no annotations): a local batch
         # never loads it.
+        require("dask", "--engine dask")
         distributed: Any = importlib.import_module("distributed")
         try:
             client = distributed.Client(self.scheduler, timeout="20s")

@@ -14,6 +14,11 @@ Modules: ``auth`` (JWT, cached installation tokens), ``client`` (``GitHubApp``,
 Tests run all of it against the loopback fake in ``tests/github/``.
 """
 
+from perfagent.tools.extras import require
+
+require("app", "the GitHub client (perfagent.tools.github)")
+
+# ruff: noqa: E402 -- the extra is checked before its packages are imported
 from perfagent.tools.github.auth import AppTokens, Clock, app_jwt
 from perfagent.tools.github.client import (
     API_VERSION,

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from perfagent.tools.errors import PerfagentError
+from perfagent.tools.extras import require
 
 SUFFIXES = (".json", ".jsonl", ".csv", ".parquet")
 
@@ -118,10 +119,9 @@ def _csv(text: str) -> list[Any]:
 
 
 def _parquet(path: Path) -> list[Any]:
-    try:
-        import pyarrow.parquet as pq  # type: ignore[import-untyped, unused-ignore]
-    except ImportError as exc:  # pragma: no cover - pyarrow is a dependency
-        raise TaskImportError(f"{path}: reading parquet needs pyarrow") from exc
+    require("parquet", f"reading {path}")
+    import pyarrow.parquet as pq  # type: ignore[import-untyped, unused-ignore]
+
     try:
         rows: list[Any] = pq.read_table(path).to_pylist()
     except Exception as exc:  # pyarrow raises several unrelated types for a bad file
