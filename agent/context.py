@@ -7,7 +7,6 @@ same context can be rebuilt after a kill.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ from typing import Any
 from perfagent.agent.models.base import ChatModel
 from perfagent.agent.proposers.base import Proposer
 from perfagent.tools.bench.session import SessionConfig
+from perfagent.tools.progress import Progress, ignore
 
 # A quick screen: few runs, visible workload only; it only has to catch clear losers.
 SCREEN_SESSION = SessionConfig(min_runs=4, max_runs=8, max_time_s=60.0, warmup_rounds=1)
@@ -43,7 +43,7 @@ class RunContext:
     expert: bool = True  # compare the final patch with the task's expert, if it has one
     judge: ChatModel | None = None  # reviews the final diff for reward hacking (flags only)
     profile_runs: int = 2
-    progress: Callable[[str], None] = lambda _msg: None
+    progress: Progress = ignore
     workdir_parent: Path | None = None
     started: float = field(default_factory=time.monotonic)
 

@@ -17,6 +17,7 @@ from perfagent.agent.graph import build_graph
 from perfagent.agent.state import AgentState
 from perfagent.agent.trajectory import build_trajectory, trajectory_path, write_trajectory
 from perfagent.tools.errors import PerfagentError
+from perfagent.tools.progress import RunPosition
 
 RECURSION_LIMIT = 10_000  # nodes per run; budgets stop a run long before this
 
@@ -39,6 +40,21 @@ def load_settings(run_dir: Path) -> dict[str, Any]:
     except json.JSONDecodeError as exc:
         raise RunError(f"{path}: not valid JSON ({exc})") from exc
     return data
+
+
+def position(state: AgentState, ctx: RunContext) -> RunPosition:
+    """Round r of max and candidate k of n, from the state after a step."""
+    round_ = state.get("round") or 1
+    mine = [c for c in (state.get("candidates") or {}).values() if c.get("round") == round_]
+    pending = state.get("pending") or []
+    return RunPosition(
+        round=round_,
+        max_rounds=ctx.budgets.max_iterations,
+        candidate=len(mine) - len(pending) + 1 if pending else 0,
+        candidates=len(mine),
+        elapsed_s=time.monotonic() - ctx.started,
+        max_time_s=ctx.budgets.max_time,
+    )
 
 
 def run_graph(ctx: RunContext, *, resume: bool = False) -> dict[str, Any]:
@@ -77,6 +93,7 @@ def run_graph(ctx: RunContext, *, resume: bool = False) -> dict[str, Any]:
                 inputs, config, context=ctx, stream_mode="values", durability="sync"
             ):
                 state = cast(AgentState, values)
+                ctx.progress(position(state, ctx))
                 before = time.monotonic()
                 write_trajectory(
                     trajectory_path(ctx, state), build_trajectory(state, ctx, status="running")

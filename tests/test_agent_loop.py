@@ -207,7 +207,7 @@ def test_resume_after_a_kill_repeats_no_finished_measurement(
         main, ["optimize", "--resume", run_dir.name, "--runs-dir", str(runs), "--json"]
     )
     assert result.exit_code == 0, result.output
-    summary = json.loads(result.output)
+    summary = json.loads(result.stdout)
     doc = json.loads(Path(summary["trajectory"]).read_text())
     assert doc["status"] == "done" and summary["verdict"] == "faster"
     kinds = [(m["kind"], m["candidate"]) for m in doc["measurements"]]
@@ -235,7 +235,7 @@ def test_rules_proposer_on_an_example(tmp_path: Path) -> None:
         ],
     )
     assert result.exit_code == 0, result.output
-    summary = json.loads(result.output)
+    summary = json.loads(result.stdout)
     assert summary["verdict"] == "faster" and summary["equivalent"] is True
     doc = json.loads(Path(summary["trajectory"]).read_text())
     [kept] = [c for c in doc["candidates"] if c["outcome"] == "accepted"]

@@ -76,7 +76,8 @@ def test_bad_task_files_give_one_line(
     spec = yaml.safe_load(task_file.read_text())
     spec.update(change)
     task_file.write_text(yaml.safe_dump(spec))
-    done = perfagent("measure", str(task_file), "--expert", "--json")
+    # -q: errors only (progress lines would precede the error on stderr otherwise).
+    done = perfagent("measure", str(task_file), "--expert", "--json", "-q")
     assert done.returncode == 2
     assert done.stdout == ""
     lines = done.stderr.strip().splitlines()

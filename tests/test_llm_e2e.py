@@ -134,7 +134,7 @@ def test_optimize_with_a_real_local_model(llama_server: str, tmp_path: Path) -> 
         env={"OPENAI_API_KEY": ""},
     )
     assert result.exit_code == 0, result.output
-    summary = json.loads(result.output)
+    summary = json.loads(result.stdout)
     doc = json.loads(Path(summary["trajectory"]).read_text())
     calls = doc["calls"]
     # Requests reached the server and their usage was counted.

@@ -31,6 +31,7 @@ _COPY_IGNORE = shutil.ignore_patterns(
     "build",
     "dist",
     "node_modules",
+    ".perfagent",  # perfagent's own run dirs (agent/cli/rundirs.py)
 )
 # Hooks from a repo under test must never run on our machine.
 _SAFE_GIT = ("-c", "core.hooksPath=/dev/null", "-c", "advice.detachedHead=false")

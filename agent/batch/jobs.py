@@ -24,6 +24,7 @@ from perfagent.tools.bench.session import SessionConfig
 from perfagent.tools.errors import PerfagentError
 from perfagent.tools.lab import MeasureOptions, measure
 from perfagent.tools.lab.measure import GSO_MIN_SPEEDUP
+from perfagent.tools.progress import ProgressEvent, describe
 from perfagent.tools.taskspec import load_task
 
 
@@ -91,9 +92,9 @@ def _context(job: RunJob, run_id: str) -> RunContext:
     run_dir = Path(job.run_dir)
     log = run_dir / "progress.log"
 
-    def progress(message: str) -> None:
+    def progress(event: ProgressEvent) -> None:
         with log.open("a", encoding="utf-8") as handle:
-            handle.write(f"{now()} {message}\n")
+            handle.write(f"{now()} {describe(event)}\n")
 
     return RunContext(
         task_file=Path(job.task_file),

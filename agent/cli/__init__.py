@@ -1,27 +1,77 @@
-"""The ``perfagent`` command: a thin layer that turns arguments into tool calls."""
+"""The ``perfagent`` command: a thin layer that turns arguments into tool calls.
+
+Each subcommand's module is imported only when that subcommand runs (or its own ``--help``
+is asked for), and those modules import the heavy parts (LangGraph, numpy, scipy, the model
+SDKs) inside their functions: ``perfagent --help`` loads click and little else.
+"""
 
 from __future__ import annotations
 
-import logging
+import importlib
 import sys
 
 import click
 
-from perfagent.agent.cli.app import app_group
-from perfagent.agent.cli.batch import batch_command
-from perfagent.agent.cli.calibrate import calibrate_command
-from perfagent.agent.cli.measure import measure_command
-from perfagent.agent.cli.optimize import optimize_command
-from perfagent.agent.cli.profile import profile_command
-from perfagent.agent.cli.propose import propose_command
-from perfagent.agent.cli.replay import replay_command
-from perfagent.agent.cli.report import report_command
-from perfagent.agent.cli.tasks import tasks_group
+from perfagent.agent.cli.progress import configure_logging, verbosity, verbosity_options
 from perfagent.tools.errors import PerfagentError
+
+# name → (module, attribute, one-line help shown by `perfagent --help` without importing it)
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "measure": ("measure", "measure_command", "Measure a task's candidate and/or expert."),
+    "calibrate": ("calibrate", "calibrate_command", "False-accept rate and power here."),
+    "profile": ("profile", "profile_command", "Where a task's workload spends its time."),
+    "propose": ("propose", "propose_command", "The built-in rules' rewrites of hot code."),
+    "optimize": ("optimize", "optimize_command", "Profile, propose, verify, measure: a run."),
+    "report": ("report", "report_command", "Re-render a run's report.md and report.html."),
+    "replay": ("replay", "replay_command", "Re-verify a recorded run on this machine."),
+    "tasks": ("tasks", "tasks_group", "Task files from benchmark datasets."),
+    "batch": ("batch", "batch_command", "Many tasks × K runs; GSO / SWE-Perf metrics."),
+    "app": ("app", "app_group", "perfagent as a GitHub App."),
+}
+# Commands that run workloads (the sandboxed runner is Linux-only).
+RUNS_WORKLOADS = frozenset({"measure", "calibrate", "profile", "propose", "optimize", "replay",
+                            "batch", "app"})  # fmt: skip
+
+
+_LISTING = "perfagent.listing"  # set while `perfagent --help` lists the commands
+
+
+class UnsupportedPlatformError(PerfagentError):
+    """This operating system lacks what the runner needs."""
 
 
 class _Group(click.Group):
-    """Turns PerfagentError anywhere below into one line on stderr and exit code 2."""
+    """Loads a subcommand's module on first use; turns PerfagentError anywhere below into one
+    line on stderr and exit code 2."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*COMMANDS, *super().list_commands(ctx)])
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in COMMANDS:
+            return super().get_command(ctx, cmd_name)
+        if ctx.resilient_parsing or _listing_help(ctx):
+            # `perfagent --help` lists commands by their short help: no import needed.
+            return click.Command(cmd_name, short_help=COMMANDS[cmd_name][2])
+        module, attribute, _ = COMMANDS[cmd_name]
+        command = getattr(importlib.import_module(f"perfagent.agent.cli.{module}"), attribute)
+        assert isinstance(command, click.Command)
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        ctx.meta[_LISTING] = True
+        try:
+            super().format_commands(ctx, formatter)
+        finally:
+            ctx.meta[_LISTING] = False
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        name, command, rest = super().resolve_command(ctx, args)
+        if name in RUNS_WORKLOADS and not {"--help", "-h"} & set(rest):
+            _check_platform()
+        return name, command, rest
 
     def invoke(self, ctx: click.Context) -> object:
         try:
@@ -31,24 +81,20 @@ class _Group(click.Group):
             sys.exit(2)
 
 
+def _listing_help(ctx: click.Context) -> bool:
+    return ctx.meta.get(_LISTING, False) is True
+
+
+def _check_platform() -> None:
+    from perfagent.tools.runner.os_support import unsupported
+
+    if (problem := unsupported()) is not None:
+        raise UnsupportedPlatformError(problem)
+
+
 @click.group(cls=_Group)
-@click.option("-v", "--verbose", is_flag=True, help="Log what the tools do.")
+@verbosity_options
 @click.version_option(package_name="perfagent")
-def main(verbose: bool) -> None:
+def main() -> None:
     """perfagent: find, make and verify performance improvements in Python repositories."""
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING,
-        format="%(levelname)s %(name)s: %(message)s",
-    )
-
-
-main.add_command(measure_command)
-main.add_command(calibrate_command)
-main.add_command(profile_command)
-main.add_command(propose_command)
-main.add_command(optimize_command)
-main.add_command(report_command)
-main.add_command(replay_command)
-main.add_command(tasks_group)
-main.add_command(app_group)
-main.add_command(batch_command)
+    configure_logging(verbosity())

@@ -6,8 +6,7 @@ from pathlib import Path
 
 import click
 
-from perfagent.agent.app.config import load_config
-from perfagent.agent.app.service import serve
+from perfagent.agent.cli.progress import verbosity_options
 
 
 @click.group("app")
@@ -25,6 +24,10 @@ def app_group() -> None:
 )
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
 @click.option("--port", type=int, default=8000, show_default=True, help="Port to bind.")
+@verbosity_options
 def serve_command(config_file: Path | None, host: str, port: int) -> None:
     """Answer GitHub webhooks at POST /webhook (GET /healthz) and run the queued jobs."""
+    from perfagent.agent.app.config import load_config
+    from perfagent.agent.app.service import serve
+
     serve(load_config(config_file), host=host, port=port)

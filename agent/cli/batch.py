@@ -5,15 +5,18 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from perfagent.agent.batch import BatchOptions, BatchResult, RunSettings, run_batch, run_oracle
-from perfagent.agent.cli.optimize import default_runs_dir
+from perfagent.agent.cli.progress import verbosity, verbosity_options
+from perfagent.agent.cli.rundirs import default_runs_dir
+
+if TYPE_CHECKING:
+    from perfagent.agent.batch import BatchResult
 
 
 def _figure(value: Any, ci: Any = None) -> str:
@@ -96,9 +99,9 @@ def _render(console: Console, result: BatchResult) -> None:
     "--out",
     type=click.Path(path_type=Path),
     default=None,
-    help="Batch dir (default: ./trajectories/batch or $PERFAGENT_RUNS_DIR/batch).",
+    help="Batch dir (default: $PERFAGENT_RUNS_DIR/batch, else ./.perfagent/runs/batch).",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object (progress: stderr).")
 @click.option("--max-iterations", type=int, default=4, show_default=True)
 @click.option("--candidates", type=int, default=4, show_default=True)
 @click.option("--max-runs", type=int, default=60, show_default=True)
@@ -107,6 +110,7 @@ def _render(console: Console, result: BatchResult) -> None:
 @click.option("--max-time", type=float, default=None, help="Seconds per run at most.")
 @click.option("--judge/--no-judge", default=True, show_default=True)
 @click.option("--no-expert", is_flag=True, help="Do not compare with the tasks' experts.")
+@verbosity_options
 def batch_command(
     tasks: tuple[Path, ...],
     model: str,
@@ -129,6 +133,8 @@ def batch_command(
     no_expert: bool,
 ) -> None:
     """Run TASKS (task files) K times each and report GSO / SWE-Perf metrics."""
+    from perfagent.agent.batch import BatchOptions, RunSettings, run_batch, run_oracle
+
     settings = RunSettings(
         model=model,
         base_url=base_url,
@@ -153,8 +159,11 @@ def batch_command(
     )
     err = Console(stderr=True, highlight=False)
 
+    quiet = verbosity() < 0
+
     def say(message: str) -> None:
-        err.print(escape(message))
+        if not quiet:  # one line per finished run: plain on a terminal and in a log alike
+            err.print(escape(message), soft_wrap=True)
 
     def on_row(row: dict[str, Any]) -> None:
         say(_row_line(row))

@@ -6,10 +6,8 @@ import json
 from dataclasses import asdict
 
 import click
-from rich.console import Console
 
-from perfagent.agent.cli.render import make_console, render_calibration
-from perfagent.tools.bench.calibrate import calibrate
+from perfagent.agent.cli.progress import ProgressDisplay, verbosity_options
 
 
 @click.command("calibrate")
@@ -43,6 +41,7 @@ from perfagent.tools.bench.calibrate import calibrate
 )
 @click.option("--cpu", "cpus", type=int, multiple=True, help="Pin workloads to these CPUs.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@verbosity_options
 def calibrate_command(
     effect: float,
     min_effect: float,
@@ -52,15 +51,17 @@ def calibrate_command(
     as_json: bool,
 ) -> None:
     """Measure false-accept rate, power and the smallest verifiable effect here."""
-    err = Console(stderr=True)
-    with err.status("calibrating…") as status:
+    from perfagent.agent.cli.render import make_console, render_calibration
+    from perfagent.tools.bench.calibrate import calibrate
+
+    with ProgressDisplay("calibrate") as show:
         result = calibrate(
             effect=effect,
             min_effect=min_effect,
             trials=trials,
             budget_s=budget_s,
             cpus=frozenset(cpus) if cpus else None,
-            progress=None if as_json else lambda m: status.update(m),
+            progress=show.texts("calibrate"),
         )
     if as_json:
         click.echo(json.dumps(asdict(result), indent=2))

@@ -3,19 +3,42 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-from rich.console import Console
 
-from perfagent.agent.cli.render import make_console, render_measure
-from perfagent.tools.bench.session import SessionConfig
+from perfagent.agent.cli.progress import ProgressDisplay, verbosity_options
 from perfagent.tools.errors import TaskSpecError
-from perfagent.tools.lab import MeasureOptions, measure
-from perfagent.tools.taskspec import load_task
+
+if TYPE_CHECKING:
+    from perfagent.tools.lab import MeasureReport
+
+# Which verdicts fail the gate under each --fail-on; each level includes the one before.
+FAILING: dict[str, frozenset[str]] = {
+    "slower": frozenset({"slower"}),
+    "inconclusive": frozenset({"slower", "inconclusive"}),
+    "not-faster": frozenset({"slower", "inconclusive", "same"}),
+}
 
 
-@click.command("measure")
+def gate_failures(report: MeasureReport, fail_on: str) -> list[str]:
+    """``workload: verdict`` for each of the subject's workloads whose verdict fails the gate."""
+    failing = FAILING[fail_on]
+    return [
+        f"{w.name}: {w.variants[report.subject].verdict}"
+        for w in report.workloads
+        if w.variants[report.subject].verdict in failing
+    ]
+
+
+@click.command(
+    "measure",
+    epilog="Exit status: 0 measured (and the --fail-on gate passed); 1 the --fail-on "
+    "condition holds on some workload (visible or hidden); 2 an error (bad task, failing "
+    "base, setup or build).",
+)
 @click.argument("task_file", type=click.Path(path_type=Path))
 @click.option(
     "--candidate",
@@ -62,7 +85,23 @@ from perfagent.tools.taskspec import load_task
     help="Ignore test commands that already fail on base instead of stopping.",
 )
 @click.option("--seed", type=int, default=None, help="Seed for the run order shuffle.")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option(
+    "--fail-on",
+    "fail_on",
+    type=click.Choice(list(FAILING)),
+    default=None,
+    help="Exit 1 if some workload's verdict is slower (slower), slower or inconclusive "
+    "(inconclusive), or anything but faster (not-faster): a CI gate.",
+)
+@click.option(
+    "--markdown",
+    "markdown_out",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Also append the verdict table as markdown to this file (e.g. $GITHUB_STEP_SUMMARY).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object (progress: stderr).")
+@verbosity_options
 def measure_command(
     task_file: Path,
     candidate: Path | None,
@@ -76,9 +115,16 @@ def measure_command(
     cpus: tuple[int, ...],
     allow_failing_base_tests: bool,
     seed: int | None,
+    fail_on: str | None,
+    markdown_out: Path | None,
     as_json: bool,
 ) -> None:
     """Measure TASK_FILE's candidate and/or expert against base."""
+    from perfagent.agent.cli.render import make_console, render_measure
+    from perfagent.tools.bench.session import SessionConfig
+    from perfagent.tools.lab import MeasureOptions, measure
+    from perfagent.tools.taskspec import load_task
+
     task = load_task(task_file)
     patch = None
     if candidate is not None:
@@ -100,11 +146,21 @@ def measure_command(
         cpus=frozenset(cpus) if cpus else None,
         allow_failing_base_tests=allow_failing_base_tests,
     )
-    err = Console(stderr=True)
+    with ProgressDisplay("measure") as show:
+        report = measure(task, options, progress=show)
+    failures = gate_failures(report, fail_on) if fail_on is not None else []
+    if markdown_out is not None:
+        from perfagent.agent.cli.verdict_md import verdict_markdown
+
+        with markdown_out.open("a", encoding="utf-8") as handle:
+            handle.write(verdict_markdown(report, failures, fail_on))
     if as_json:
-        report = measure(task, options)
-        click.echo(json.dumps(report.to_json(), indent=2))
-        return
-    with err.status("measuring…") as status:
-        report = measure(task, options, progress=lambda msg: status.update(msg))
-    render_measure(make_console(), report)
+        data = report.to_json()
+        if fail_on is not None:
+            data["gate"] = {"fail_on": fail_on, "failed": bool(failures), "failures": failures}
+        click.echo(json.dumps(data, indent=2))
+    else:
+        render_measure(make_console(), report)
+    if failures:
+        click.echo(f"perfagent: --fail-on {fail_on}: {'; '.join(failures)}", err=True)
+        sys.exit(1)

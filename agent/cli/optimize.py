@@ -3,23 +3,17 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from rich.console import Console
 
-from perfagent.agent.cli.render import make_console, render_run
-from perfagent.agent.context import Budgets, RunContext
-from perfagent.agent.proposers import judge_of, make_proposer
-from perfagent.agent.run import load_settings, new_run_id, run_graph
-from perfagent.agent.target import TargetOptions, resolve_target
-from perfagent.agent.trajectory import verdict_facts
-from perfagent.tools.bench.session import SessionConfig
+from perfagent.agent.cli.progress import ProgressDisplay, verbosity_options
+from perfagent.agent.cli.rundirs import default_runs_dir
 from perfagent.tools.errors import TaskSpecError
-from perfagent.tools.taskspec import load_task
-from perfagent.tools.workspace import apply_to_checkout
+
+if TYPE_CHECKING:
+    from perfagent.agent.context import RunContext
 
 
 def parse_target(value: str | None) -> float | None:
@@ -35,11 +29,9 @@ def parse_target(value: str | None) -> float | None:
     return number
 
 
-def default_runs_dir() -> Path:
-    return Path(os.environ.get("PERFAGENT_RUNS_DIR", "trajectories"))
-
-
 def summary(doc: dict[str, Any], run_dir: Path) -> dict[str, Any]:
+    from perfagent.agent.trajectory import verdict_facts
+
     final = doc.get("final") or {}
     return {
         "run_id": doc["run_id"],
@@ -116,7 +108,8 @@ def summary(doc: dict[str, Any], run_dir: Path) -> dict[str, Any]:
     "--runs-dir",
     type=click.Path(path_type=Path),
     default=None,
-    help="Where run dirs go (default: ./trajectories or $PERFAGENT_RUNS_DIR).",
+    help="Where run dirs go (default: $PERFAGENT_RUNS_DIR, else ./.perfagent/runs, which "
+    "git ignores).",
 )
 @click.option("--resume", "resume_id", default=None, help="Continue the run RUN_ID.")
 @click.option(
@@ -125,7 +118,8 @@ def summary(doc: dict[str, Any], run_dir: Path) -> dict[str, Any]:
     is_flag=True,
     help="Apply the final patch to TARGET's working tree (only if it is clean).",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object (progress: stderr).")
+@verbosity_options
 def optimize_command(
     target: str | None,
     model: str,
@@ -152,8 +146,15 @@ def optimize_command(
     as_json: bool,
 ) -> None:
     """Profile, propose, verify and measure edits to TARGET until a budget or target."""
+    from perfagent.agent.cli.render import make_console, render_run
+    from perfagent.agent.context import Budgets, RunContext
+    from perfagent.agent.proposers import judge_of, make_proposer
+    from perfagent.agent.run import new_run_id, run_graph
+    from perfagent.agent.target import TargetOptions, resolve_target
+    from perfagent.tools.bench.session import SessionConfig
+    from perfagent.tools.taskspec import load_task
+
     runs = (runs_dir or default_runs_dir()).resolve()
-    err = Console(stderr=True)
     if resume_id is not None:
         ctx = _resumed_context(runs / resume_id, base_url, model_timeout, max_tokens)
     else:
@@ -185,17 +186,9 @@ def optimize_command(
             verdict=SessionConfig(max_runs=max_runs),
             expert=not no_expert,
         )
-    if as_json:
+    with ProgressDisplay(f"optimize {ctx.run_id}") as show:
+        ctx.progress = show
         doc = run_graph(ctx, resume=resume_id is not None)
-    else:
-        with err.status(f"run {ctx.run_id}") as status:
-
-            def progress(message: str) -> None:
-                status.update(message)
-                err.log(message)
-
-            ctx.progress = progress
-            doc = run_graph(ctx, resume=resume_id is not None)
     result = summary(doc, ctx.run_dir)
     if apply_patch:
         result["applied"] = _apply(ctx, doc)
@@ -208,6 +201,11 @@ def optimize_command(
 def _resumed_context(
     run_dir: Path, base_url: str | None, timeout: float | None, max_tokens: int | None
 ) -> RunContext:
+    from perfagent.agent.context import Budgets, RunContext
+    from perfagent.agent.proposers import judge_of, make_proposer
+    from perfagent.agent.run import load_settings
+    from perfagent.tools.bench.session import SessionConfig
+
     settings = load_settings(run_dir)
     budgets = Budgets(**settings["budgets"])
     proposer = make_proposer(
@@ -230,6 +228,9 @@ def _resumed_context(
 
 
 def _apply(ctx: RunContext, doc: dict[str, Any]) -> str:
+    from perfagent.tools.taskspec import load_task
+    from perfagent.tools.workspace import apply_to_checkout
+
     patch = (doc.get("final") or {}).get("patch") or ""
     if not patch:
         return "nothing to apply: no edit was kept"

@@ -7,12 +7,8 @@ from dataclasses import asdict
 from pathlib import Path
 
 import click
-from rich.console import Console
 
-from perfagent.agent.cli.render import make_console, render_profile
-from perfagent.tools.profile import profile_task, write_speedscope
-from perfagent.tools.profile.overhead import profiler_overhead
-from perfagent.tools.taskspec import load_task
+from perfagent.agent.cli.progress import ProgressDisplay, verbosity_options
 
 
 @click.command("profile")
@@ -45,6 +41,7 @@ from perfagent.tools.taskspec import load_task
 )
 @click.option("--overhead", is_flag=True, help="Also measure the profiler's slowdown.")
 @click.option("--json", "as_json", is_flag=True, help="Print the hotspots as JSON.")
+@verbosity_options
 def profile_command(
     task_file: Path,
     native: bool,
@@ -58,9 +55,13 @@ def profile_command(
     as_json: bool,
 ) -> None:
     """Profile TASK_FILE's workload on base and rank the hot functions in the repo."""
+    from perfagent.agent.cli.render import make_console, render_profile
+    from perfagent.tools.profile import profile_task, write_speedscope
+    from perfagent.tools.profile.overhead import profiler_overhead
+    from perfagent.tools.taskspec import load_task
+
     task = load_task(task_file)
-    err = Console(stderr=True)
-    with err.status("profiling…") as status:
+    with ProgressDisplay("profile") as show:
         profile = profile_task(
             task,
             workload_index=workload_index,
@@ -68,7 +69,7 @@ def profile_command(
             rate_hz=rate,
             native=native,
             perf=use_perf,
-            progress=None if as_json else lambda m: status.update(m),
+            progress=show.texts("profile"),
         )
         slowdown = profiler_overhead(task, rate_hz=rate, native=native) if overhead else None
     if speedscope_out is not None:

@@ -5,19 +5,18 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
 
-from perfagent.agent.cli.render import make_console
-from perfagent.agent.proposers.rules import RULES_TOP, combine, propose, targets_from
-from perfagent.agent.types import Candidate
-from perfagent.tools.edit.paths import default_protected
-from perfagent.tools.profile import profile_task
-from perfagent.tools.taskspec import load_task
-from perfagent.tools.workspace import Workspace
+from perfagent.agent.cli.progress import ProgressDisplay, verbosity_options
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from perfagent.agent.types import Candidate
+
+RULES_TOP = 16  # kept equal to perfagent.agent.proposers.rules.RULES_TOP (a test checks)
 
 
 @click.command("propose")
@@ -40,6 +39,7 @@ from perfagent.tools.workspace import Workspace
     help="Write each candidate as a patch file here.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the candidates as JSON.")
+@verbosity_options
 def propose_command(
     task_file: Path,
     top: int,
@@ -49,10 +49,16 @@ def propose_command(
     as_json: bool,
 ) -> None:
     """Profile TASK_FILE and list the built-in rules' rewrites of its hot functions."""
+    from perfagent.agent.cli.render import make_console
+    from perfagent.agent.proposers.rules import combine, propose, targets_from
+    from perfagent.tools.edit.paths import default_protected
+    from perfagent.tools.profile import profile_task
+    from perfagent.tools.taskspec import load_task
+    from perfagent.tools.workspace import Workspace
+
     task = load_task(task_file)
-    err = Console(stderr=True)
-    with err.status("profiling…"):
-        profile = profile_task(task, runs=2)
+    with ProgressDisplay("propose") as show:
+        profile = profile_task(task, runs=2, progress=show.texts("profile"))
     workload_files = [w.file for w in task.workloads() if w.file]
     with Workspace(task.repo_location(), task.spec.ref) as ws:
         targets = targets_from(
@@ -88,6 +94,9 @@ def _write(candidates: list[Candidate], out_dir: Path) -> dict[str, str]:
 
 
 def _render(console: Console, candidates: list[Candidate], paths: dict[str, str]) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
     if not candidates:
         console.print("no rule fires in the hot functions")
         return

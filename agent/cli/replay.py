@@ -11,15 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import click
-from rich.console import Console
 
-from perfagent.agent.cli.optimize import default_runs_dir, summary
-from perfagent.agent.cli.render import make_console, render_run
-from perfagent.agent.context import Budgets, RunContext
-from perfagent.agent.proposers.replay import ReplayProposer
-from perfagent.agent.report import load_trajectory
-from perfagent.agent.run import new_run_id, run_graph
-from perfagent.tools.bench.session import SessionConfig
+from perfagent.agent.cli.optimize import summary
+from perfagent.agent.cli.progress import ProgressDisplay, verbosity_options
+from perfagent.agent.cli.rundirs import default_runs_dir
 from perfagent.tools.errors import TaskSpecError
 
 
@@ -46,7 +41,7 @@ def compare(original: dict[str, Any], replayed: dict[str, Any]) -> dict[str, Any
     "--runs-dir",
     type=click.Path(path_type=Path),
     default=None,
-    help="Where the replay's run dir goes (default: ./trajectories).",
+    help="Where the replay's run dir goes (default: as for optimize).",
 )
 @click.option(
     "--max-runs",
@@ -55,9 +50,17 @@ def compare(original: dict[str, Any], replayed: dict[str, Any]) -> dict[str, Any
     show_default=True,
     help="Most runs per variant in a full verdict.",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object (progress: stderr).")
+@verbosity_options
 def replay_command(trajectory: Path, runs_dir: Path | None, max_runs: int, as_json: bool) -> None:
     """Re-verify TRAJECTORY: same task, same edits, measured again here."""
+    from perfagent.agent.cli.render import make_console, render_run
+    from perfagent.agent.context import Budgets, RunContext
+    from perfagent.agent.proposers.replay import ReplayProposer
+    from perfagent.agent.report import load_trajectory
+    from perfagent.agent.run import new_run_id, run_graph
+    from perfagent.tools.bench.session import SessionConfig
+
     original = load_trajectory(trajectory)
     task_file = Path(original["task_file"])
     if not task_file.is_file():
@@ -78,12 +81,9 @@ def replay_command(trajectory: Path, runs_dir: Path | None, max_runs: int, as_js
         verdict=SessionConfig(max_runs=max_runs),
         expert=bool(recorded.get("expert", True)),
     )
-    if as_json:
+    with ProgressDisplay(f"replay {trajectory.name}") as show:
+        ctx.progress = show
         doc = run_graph(ctx)
-    else:
-        with Console(stderr=True).status(f"replaying {trajectory}") as status:
-            ctx.progress = status.update
-            doc = run_graph(ctx)
     result = {**summary(doc, run_dir), **compare(original, doc)}
     if as_json:
         click.echo(json.dumps(result, indent=2))

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from perfagent.agent.report import load_trajectory, render_html, render_markdown
+from perfagent.agent.cli.progress import verbosity_options
 from perfagent.tools.errors import PerfagentError
 
 
@@ -24,8 +24,11 @@ from perfagent.tools.errors import PerfagentError
     type=click.Path(path_type=Path),
     help="Write the markdown report here [default: report.md next to TRAJECTORY].",
 )
+@verbosity_options
 def report_command(trajectory: Path, html_out: Path | None, md_out: Path | None) -> None:
     """Render TRAJECTORY (a *.traj.json) as report.md and report.html; print their paths."""
+    from perfagent.agent.report import load_trajectory, render_html, render_markdown
+
     traj = load_trajectory(trajectory)
     outputs = (
         (md_out or trajectory.parent / "report.md", render_markdown),

@@ -5,10 +5,17 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from perfagent.tools.tasksets import FORMATS, ImportResult, import_tasks
+from perfagent.agent.cli.progress import verbosity_options
+
+if TYPE_CHECKING:
+    from perfagent.tools.tasksets import ImportResult
+
+# The importers' names (perfagent.tools.tasksets.FORMATS; a test keeps them equal).
+FORMATS = ("gso", "swe-perf", "timeit-script")
 
 
 @click.group("tasks")
@@ -27,6 +34,7 @@ def tasks_group() -> None:
     help="Directory for the task files (created if missing).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print index.json's object instead.")
+@verbosity_options
 def import_command(fmt: str, src: Path, out: Path, as_json: bool) -> None:
     """Import the rows of SRC (a .json/.jsonl/.csv/.parquet file, or a directory of them) as
     FORMAT tasks: OUT/<id>.yaml, OUT/<id>/ (workloads, expert.diff, IMPORT_NOTES.md) and
@@ -35,6 +43,8 @@ def import_command(fmt: str, src: Path, out: Path, as_json: bool) -> None:
     Exit status: 0 if at least one task was imported, 1 if every row was skipped, 2 if SRC
     cannot be read.
     """
+    from perfagent.tools.tasksets import import_tasks
+
     result = import_tasks(fmt, src, out)
     if as_json:
         click.echo(json.dumps(result.to_json(), indent=2))

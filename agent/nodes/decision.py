@@ -7,6 +7,7 @@ from langgraph.runtime import Runtime
 from perfagent.agent.context import RunContext
 from perfagent.agent.nodes._common import Update, budget_stop, task_of, timed
 from perfagent.agent.state import AgentState
+from perfagent.tools.progress import StageStarted
 from perfagent.tools.workspace import Workspace
 
 
@@ -47,9 +48,11 @@ def decide(state: AgentState, *, runtime: Runtime[RunContext]) -> Update:
         update["baseline_patch"] = _combined_patch(state, ctx, best["diff"])
         update["accepted"] = [*state.get("accepted", []), best["id"]]
         update["estimated_speedup"] = state.get("estimated_speedup", 1.0) * float(best["speedup"])
-        ctx.progress(f"round {round_}: kept {best['id']} ({best['speedup']:.3f}×)")
+        ctx.progress(
+            StageStarted("decide", f"round {round_}: kept {best['id']} ({best['speedup']:.3f}×)")
+        )
     else:
-        ctx.progress(f"round {round_}: nothing kept")
+        ctx.progress(StageStarted("decide", f"round {round_}: nothing kept"))
     without_gain = 0 if gain else state.get("rounds_without_gain", 0) + 1
     update["rounds_without_gain"] = without_gain
     estimate = update.get("estimated_speedup", state.get("estimated_speedup", 1.0))

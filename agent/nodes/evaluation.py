@@ -19,6 +19,7 @@ from perfagent.tools.errors import BaselineError, PerfagentError
 from perfagent.tools.guard import check_candidate
 from perfagent.tools.lab import MeasureOptions, MeasureReport, measure
 from perfagent.tools.lab.report import TestResult
+from perfagent.tools.progress import StageStarted
 from perfagent.tools.taskspec import Task
 
 
@@ -41,7 +42,10 @@ def check(state: AgentState, *, runtime: Runtime[RunContext]) -> Update:
     record = state["candidates"][cid]
     task = task_of(state)
     ctx.progress(
-        f"{cid}: checking {record['qualname']} ({record.get('rule_id') or record['source']})"
+        StageStarted(
+            "check",
+            f"{cid}: checking {record['qualname']} ({record.get('rule_id') or record['source']})",
+        )
     )
     with baseline_tree(task, state, ctx) as tree:
         result = check_candidate(
@@ -123,7 +127,12 @@ def _figure(report: MeasureReport) -> str:
 
 def _evaluate(state: AgentState, ctx: RunContext, kind: str) -> Update:
     cid = state["pending"][0]
-    ctx.progress(f"{cid}: {'quick screen' if kind == 'screen' else 'full verdict'}")
+    ctx.progress(
+        StageStarted(
+            "screen" if kind == "screen" else "verdict",
+            f"{cid}: {'quick screen' if kind == 'screen' else 'full verdict'}",
+        )
+    )
     try:
         report = _measure(state, ctx, cid, kind)
     except BaselineError:

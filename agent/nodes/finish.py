@@ -13,6 +13,7 @@ from perfagent.agent.report import write_reports
 from perfagent.agent.state import AgentState
 from perfagent.agent.trajectory import build_trajectory, trajectory_path, write_trajectory
 from perfagent.tools.lab import MeasureOptions, measure
+from perfagent.tools.progress import StageStarted
 
 
 @timed("finalize")
@@ -41,7 +42,11 @@ def finalize(state: AgentState, *, runtime: Runtime[RunContext]) -> Update:
     if not patch and not with_expert:
         return {"final": final}
     ctx.progress(
-        "final measurement against the original base" + (" and the expert" if with_expert else "")
+        StageStarted(
+            "final",
+            "final measurement against the original base"
+            + (" and the expert" if with_expert else ""),
+        )
     )
     options = MeasureOptions(
         candidate_patch=patch or None,
@@ -86,5 +91,5 @@ def write_outputs(state: AgentState, *, runtime: Runtime[RunContext]) -> Update:
     patch_file = ctx.run_dir / "patch.diff"
     patch_file.write_text((state.get("final") or {}).get("patch") or "", encoding="utf-8")
     _, html = write_reports(path, ctx.run_dir)
-    ctx.progress(f"report: {html}")
+    ctx.progress(StageStarted("report", f"report: {html}"))
     return {}

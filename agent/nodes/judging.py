@@ -13,6 +13,7 @@ from perfagent.agent.nodes._common import Update, task_of, timed
 from perfagent.agent.prompts.judge import judge_messages, parse_judgement
 from perfagent.agent.proposers.base import ModelCall
 from perfagent.agent.state import AgentState
+from perfagent.tools.progress import StageStarted
 
 
 @timed("judge")
@@ -21,7 +22,7 @@ def judge(state: AgentState, *, runtime: Runtime[RunContext]) -> Update:
     final = dict(state.get("final") or {})
     if ctx.judge is None or not final.get("patch"):
         return {}
-    ctx.progress("asking the judge model to review the final diff")
+    ctx.progress(StageStarted("judge", "asking the judge model to review the final diff"))
     task = task_of(state)
     messages = judge_messages(final["patch"], [w.label for w in task.workloads()])
     started = time.monotonic()

@@ -12,6 +12,7 @@ from perfagent.agent.nodes._common import Update, task_of, timed
 from perfagent.agent.state import AgentState
 from perfagent.tools.errors import MeasurementError
 from perfagent.tools.profile import Hotspot, Profile, collapsed, profile_task
+from perfagent.tools.progress import StageStarted
 
 
 def profile_record(profile: Profile) -> dict[str, Any]:
@@ -35,7 +36,12 @@ def hotspots_of(record: dict[str, Any]) -> tuple[Hotspot, ...]:
 def _profile(state: AgentState, ctx: RunContext, label: str | int) -> Update:
     started = time.monotonic()
     ctx.progress(
-        f"round {state.get('round', 1)}: profiling" if label != "final" else "profiling the result"
+        StageStarted(
+            "profile",
+            f"round {state.get('round', 1)}: profiling"
+            if label != "final"
+            else "profiling the result",
+        )
     )
     task = task_of(state)
     try:

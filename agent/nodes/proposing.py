@@ -13,6 +13,7 @@ from perfagent.agent.nodes.profiling import hotspots_of
 from perfagent.agent.proposers.base import ProposalRequest
 from perfagent.agent.state import AgentState
 from perfagent.tools.edit.paths import default_protected
+from perfagent.tools.progress import StageStarted
 
 
 def protected_patterns(state: AgentState) -> tuple[str, ...]:
@@ -26,7 +27,9 @@ def propose(state: AgentState, *, runtime: Runtime[RunContext]) -> Update:
     task = task_of(state)
     round_ = state.get("round", 1)
     latest = state.get("profiles", [])[-1]["profile"] if state.get("profiles") else {}
-    ctx.progress(f"round {round_}: asking {ctx.proposer_spec} for candidates")
+    ctx.progress(
+        StageStarted("propose", f"round {round_}: asking {ctx.proposer_spec} for candidates")
+    )
     started = time.monotonic()
     with baseline_tree(task, state, ctx) as tree:
         request = ProposalRequest(

@@ -8,13 +8,14 @@ from perfagent.agent.context import RunContext
 from perfagent.agent.nodes._common import Update, task_of, timed
 from perfagent.agent.state import AgentState
 from perfagent.tools.lab.baseline import check_baseline
+from perfagent.tools.progress import StageStarted
 
 
 @timed("prepare")
 def prepare(state: AgentState, *, runtime: Runtime[RunContext]) -> Update:
     """Validate the task (a malformed one stops the run before anything is built)."""
     task = task_of(state)
-    runtime.context.progress(f"task {task.id}: {task.path}")
+    runtime.context.progress(StageStarted("task", f"task {task.id}: {task.path}"))
     return {
         "round": state.get("round") or 1,
         "baseline_patch": state.get("baseline_patch", ""),
@@ -32,6 +33,6 @@ def prepare(state: AgentState, *, runtime: Runtime[RunContext]) -> Update:
 def baseline(state: AgentState, *, runtime: Runtime[RunContext]) -> Update:
     """Base must pass its tests and run every workload; otherwise nothing can be judged."""
     ctx = runtime.context
-    ctx.progress("baseline: build, tests, one run of each workload")
+    ctx.progress(StageStarted("baseline", "baseline: build, tests, one run of each workload"))
     check = check_baseline(task_of(state), workdir_parent=ctx.workdir_parent)
     return {"baseline": check.to_json(), "_timing": {"measure_s": check.elapsed_s}}

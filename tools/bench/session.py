@@ -45,7 +45,8 @@ class SessionResult:
 
 
 RunOne = Callable[[str], Sample]
-OnRound = Callable[[int, dict[str, stats.Comparison]], None]
+# After every round: timed runs of base so far, seconds elapsed, the comparisons made so far.
+OnRound = Callable[[int, float, dict[str, stats.Comparison]], None]
 
 
 def run_session(
@@ -86,8 +87,8 @@ def run_session(
                 comparisons[name] = comparison
                 if comparison.verdict is not None:
                     undecided.remove(name)
-            if on_round is not None:
-                on_round(rounds, dict(comparisons))
+        if on_round is not None:
+            on_round(measured, time.monotonic() - start, dict(comparisons))
         if not undecided:
             break
         if measured >= config.max_runs:

@@ -7,7 +7,6 @@ import platform
 import statistics
 import sys
 import time
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from perfagent.tools.bench.workloads import Metric, Sample, Variant, WorkloadRun
 from perfagent.tools.errors import BaselineError, MeasurementError, TaskSpecError
 from perfagent.tools.lab.outputs import OutputTracker
 from perfagent.tools.lab.report import MeasureReport, TestResult, VariantResult, WorkloadResult
+from perfagent.tools.progress import Progress, SamplingRound, StageStarted, ignore
 from perfagent.tools.pyenv import TaskEnvironment
 from perfagent.tools.taskspec import Task, WorkloadSpec
 from perfagent.tools.workspace import Workspace
@@ -27,8 +27,6 @@ MEMORY_GROWTH_RATIO = 1.25  # flag a candidate whose peak memory grows by this m
 MEMORY_GROWTH_MIN_KB = 16 * 1024  # ... and by at least this many KiB
 GSO_MIN_SPEEDUP = 1.2
 GSO_MIN_EXPERT_SHARE = 0.95
-
-Progress = Callable[[str], None]
 
 
 @dataclass
@@ -51,7 +49,7 @@ class MeasureOptions:
 
 def measure(task: Task, options: MeasureOptions, progress: Progress | None = None) -> MeasureReport:
     """Build every tree, check base, then measure each workload in one interleaved session."""
-    say = progress or (lambda _msg: None)
+    say = progress or ignore
     if options.candidate_patch is None and not options.expert:
         raise TaskSpecError("nothing to compare: give a candidate patch, or --expert")
     if options.expert and task.spec.expert is None:
@@ -72,17 +70,17 @@ def measure(task: Task, options: MeasureOptions, progress: Progress | None = Non
     limits = runner.Limits(
         timeout_s=task.spec.limits.timeout_s, memory_mb=task.spec.limits.memory_mb
     )
-    say(f"preparing workspace for {task.id}")
+    say(StageStarted("workspace", f"preparing workspace for {task.id}"))
     with Workspace(task.repo_location(), task.spec.ref, parent=options.workdir_parent) as ws:
         env = TaskEnvironment(ws.root / "venv", python=task.spec.python, limits=limits)
         env.create()
-        say("running setup")
+        say(StageStarted("setup", "running setup"))
         env.setup(task.spec.setup, ws.base_tree)
         variants, flags = _make_variants(task, ws, options)
         for variant in variants.values():
-            say(f"building {variant.name}")
+            say(StageStarted("build", f"building {variant.name}"))
             env.build(task.spec.build, variant.tree)
-        say("running tests")
+        say(StageStarted("tests", "running tests"))
         tests = run_tests(
             task,
             env,
@@ -94,7 +92,8 @@ def measure(task: Task, options: MeasureOptions, progress: Progress | None = Non
         workloads = []
         for index, spec in enumerate(task.workloads(hidden=options.hidden)):
             hidden = index > 0
-            say(f"measuring workload {spec.label}{' (hidden)' if hidden else ''}")
+            label = f"{spec.label}{' (hidden)' if hidden else ''}"
+            say(StageStarted("measure", f"measuring workload {label}"))
             workloads.append(
                 _measure_workload(task, spec, hidden, ws, env, variants, options, limits, say)
             )
@@ -223,7 +222,7 @@ def _measure_workload(
             "base",
             others,
             options.session,
-            on_round=lambda r, c: say(_round_text(spec.label, r, c)),
+            on_round=lambda n, s, c: say(_sampling_round(spec.label, n, s, c, options.session)),
         )
     except MeasurementError as exc:
         failed = str(exc).split(":")[0]
@@ -233,9 +232,21 @@ def _measure_workload(
     return _workload_result(spec, hidden, result, tracker)
 
 
-def _round_text(label: str, rounds: int, comparisons: dict[str, stats.Comparison]) -> str:
-    parts = [f"{n} {c.speedup:.3f}× [{c.ci[0]:.3f}, {c.ci[1]:.3f}]" for n, c in comparisons.items()]
-    return f"{label}: round {rounds}: " + "; ".join(parts)
+def _sampling_round(
+    label: str,
+    runs: int,
+    elapsed_s: float,
+    comparisons: dict[str, stats.Comparison],
+    config: SessionConfig,
+) -> SamplingRound:
+    return SamplingRound(
+        workload=label,
+        runs=runs,
+        max_runs=config.max_runs,
+        elapsed_s=elapsed_s,
+        max_time_s=config.max_time_s,
+        speedups={name: c.speedup for name, c in comparisons.items()},
+    )
 
 
 def _median(values: list[float]) -> float:
