@@ -159,7 +159,11 @@ def run_tests(
                 results[name].append(replace(prior[command], reused=True))
                 continue
             run = runner.run(
-                command, cwd=variant.tree, env=env.variables(variant.tree), limits=limits
+                command,
+                cwd=variant.tree,
+                env=env.variables(variant.tree),
+                limits=limits,
+                sandbox=env.sandbox(variant.tree),
             )
             results[name].append(TestResult(command, run.ok, run.summary()))
         if name == "base":
