@@ -34,14 +34,13 @@ class TaskEnvironment:
         *,
         python: str | None = None,
         limits: runner.Limits | None = None,
-        isolation: runner.IsolationLevel = "best-effort",
-        setup_network: bool = True,
+        isolation: runner.IsolationLevel | None = None,
     ) -> None:
         self.root = root
         self.base_python = python or sys.executable
         self.limits = limits or runner.Limits()
-        self.isolation: runner.IsolationLevel = isolation
-        self.setup_network = setup_network
+        # Fixed when the environment is made: the run's level (runner.use_isolation).
+        self.isolation: runner.IsolationLevel = isolation or runner.isolation_level()
         self.sealed = False  # True once setup and the base build ran: the venv is read-only
         self._base_tree: Path | None = None
 
@@ -154,11 +153,11 @@ class TaskEnvironment:
                     f"{what} command {command!r} failed in {tree.name}: {result.summary()}"
                 )
 
-    def setup(self, commands: Sequence[str], base_tree: Path) -> None:
+    def setup(self, commands: Sequence[str], base_tree: Path, *, network: bool = False) -> None:
         """The task's ``setup`` (dependencies): once, in the base tree, with network only
-        where the task allows it (``setup_network``)."""
+        where the task allows it (its ``setup_network``)."""
         self._base_tree = base_tree
-        self.run_commands(commands, base_tree, what="setup", network=self.setup_network)
+        self.run_commands(commands, base_tree, what="setup", network=network)
 
     def build(self, commands: Sequence[str], tree: Path) -> None:
         """The task's ``build``: in every variant tree once its code is in place. The base

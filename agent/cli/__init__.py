@@ -10,6 +10,7 @@ import click
 from perfagent.agent.cli.app import app_group
 from perfagent.agent.cli.batch import batch_command
 from perfagent.agent.cli.calibrate import calibrate_command
+from perfagent.agent.cli.doctor import doctor_command
 from perfagent.agent.cli.measure import measure_command
 from perfagent.agent.cli.optimize import optimize_command
 from perfagent.agent.cli.profile import profile_command
@@ -18,6 +19,10 @@ from perfagent.agent.cli.replay import replay_command
 from perfagent.agent.cli.report import report_command
 from perfagent.agent.cli.tasks import tasks_group
 from perfagent.tools.errors import PerfagentError
+from perfagent.tools.runner import ISOLATION_LEVELS, IsolationLevel, use_isolation
+
+# Commands that run untrusted code unattended: without --isolation they require the sandbox.
+_REQUIRE_BY_DEFAULT = frozenset({"batch", "app"})
 
 
 class _Group(click.Group):
@@ -33,13 +38,26 @@ class _Group(click.Group):
 
 @click.group(cls=_Group)
 @click.option("-v", "--verbose", is_flag=True, help="Log what the tools do.")
+@click.option(
+    "--isolation",
+    type=click.Choice(ISOLATION_LEVELS),
+    default=None,
+    help="Sandbox the repository's and the model's code: required (fail where this machine "
+    "cannot), best-effort (default; warn and go on) or off. Batch and App default to required. "
+    "`perfagent doctor` says what this machine supports.",
+)
 @click.version_option(package_name="perfagent")
-def main(verbose: bool) -> None:
+@click.pass_context
+def main(ctx: click.Context, verbose: bool, isolation: IsolationLevel | None) -> None:
     """perfagent: find, make and verify performance improvements in Python repositories."""
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    if isolation is None:
+        isolation = "required" if ctx.invoked_subcommand in _REQUIRE_BY_DEFAULT else "best-effort"
+    # For the whole command; "required" fails here, in one line, where the host cannot.
+    ctx.with_resource(use_isolation(isolation))
 
 
 main.add_command(measure_command)
@@ -52,3 +70,4 @@ main.add_command(replay_command)
 main.add_command(tasks_group)
 main.add_command(app_group)
 main.add_command(batch_command)
+main.add_command(doctor_command)

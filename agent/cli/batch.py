@@ -14,6 +14,7 @@ from rich.table import Table
 
 from perfagent.agent.batch import BatchOptions, BatchResult, RunSettings, run_batch, run_oracle
 from perfagent.agent.cli.optimize import default_runs_dir
+from perfagent.tools.runner import isolation_level
 
 
 def _figure(value: Any, ci: Any = None) -> str:
@@ -140,6 +141,7 @@ def batch_command(
         max_cost=max_cost,
         max_time=max_time,
         judge=judge,
+        isolation=isolation_level(),  # the --isolation given, else required (cli/__init__)
     )
     options = BatchOptions(
         task_files=list(tasks),

@@ -77,7 +77,7 @@ def measure(task: Task, options: MeasureOptions, progress: Progress | None = Non
         env = TaskEnvironment(ws.root / "venv", python=task.spec.python, limits=limits)
         env.create()
         say("running setup")
-        env.setup(task.spec.setup, ws.base_tree)
+        env.setup(task.spec.setup, ws.base_tree, network=task.spec.setup_network)
         variants, flags = _make_variants(task, ws, options)
         for variant in variants.values():
             say(f"building {variant.name}")
@@ -98,7 +98,9 @@ def measure(task: Task, options: MeasureOptions, progress: Progress | None = Non
             workloads.append(
                 _measure_workload(task, spec, hidden, ws, env, variants, options, limits, say)
             )
-    return _assemble(task, options, variants, workloads, tests, flags, time.monotonic() - started)
+    report = _assemble(task, options, variants, workloads, tests, flags, time.monotonic() - started)
+    report.isolation = asdict(runner.isolation_facts(env.isolation))
+    return report
 
 
 def _make_variants(

@@ -114,7 +114,7 @@ def prepared_workload(
     with Workspace(task.repo_location(), task.spec.ref) as ws:
         env = TaskEnvironment(ws.root / "venv", python=task.spec.python, limits=limits)
         env.create()
-        env.setup(task.spec.setup, ws.base_tree)
+        env.setup(task.spec.setup, ws.base_tree, network=task.spec.setup_network)
         variant = Variant("base", ws.base_tree)
         if patch is not None:
             variant = Variant("candidate", ws.add_tree("candidate"))

@@ -39,15 +39,20 @@ from perfagent.tools.runner.capture import DROPPED_MARK, Capture, feed
 from perfagent.tools.runner.isolation import isolated_argv, network_isolation_available, quiet_ok
 from perfagent.tools.runner.sandbox import (
     ISOLATION_LEVELS,
+    IsolationFacts,
     IsolationLevel,
     IsolationUnavailableError,
     Sandbox,
     hide,
+    isolation_facts,
+    isolation_level,
     sandbox_available,
+    use_isolation,
 )
 
 __all__ = [
     "ISOLATION_LEVELS",
+    "IsolationFacts",
     "IsolationLevel",
     "IsolationUnavailableError",
     "Limits",
@@ -56,10 +61,13 @@ __all__ = [
     "Sandbox",
     "hide",
     "is_secret",
+    "isolation_facts",
+    "isolation_level",
     "network_isolation_available",
     "run",
     "sandbox_available",
     "scrub_env",
+    "use_isolation",
 ]
 
 logger = logging.getLogger(__name__)

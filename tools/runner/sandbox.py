@@ -19,11 +19,13 @@ be is the caller's ``level``: ``required`` (an error when bubblewrap does not wo
 
 from __future__ import annotations
 
+import contextvars
 import functools
 import logging
 import shutil
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -41,6 +43,11 @@ ISOLATION_LEVELS: tuple[IsolationLevel, ...] = ("required", "best-effort", "off"
 _SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/opt")
 _SYSTEM_FILES = ("/sys/devices/system/cpu",)  # CPU topology (BLAS, os.cpu_count helpers)
 
+# The level of the run in progress: set by the entry point (the CLI's --isolation, a batch
+# job, an App job) for everything it calls, so no call site has to pass it along.
+_level: contextvars.ContextVar[IsolationLevel] = contextvars.ContextVar(
+    "perfagent_isolation", default="best-effort"
+)
 _hidden: set[Path] = set()
 _hidden_lock = threading.Lock()
 _warned = threading.Event()
@@ -57,6 +64,50 @@ class Sandbox:
     level: IsolationLevel = "best-effort"
     writable: tuple[Path, ...] = ()
     readable: tuple[Path, ...] = ()
+
+
+def isolation_level() -> IsolationLevel:
+    """The isolation level of the run in progress (``best-effort`` unless one was set)."""
+    return _level.get()
+
+
+@contextmanager
+def use_isolation(level: IsolationLevel) -> Iterator[None]:
+    """Run the body (and what it calls in this context) at ``level``; ``required`` fails
+    here at once, in one line, when this host cannot sandbox."""
+    if level not in ISOLATION_LEVELS:
+        raise ValueError(f"unknown isolation level {level!r}")
+    if level == "required":
+        available, why = sandbox_available()
+        if not available:
+            raise IsolationUnavailableError(f"isolation is required but unavailable: {why}")
+    token = _level.set(level)
+    try:
+        yield
+    finally:
+        _level.reset(token)
+
+
+@dataclass(frozen=True)
+class IsolationFacts:
+    """What a report or trajectory says about isolation: the level asked for, whether
+    commands really ran in the sandbox, and how the whole sandbox is bounded."""
+
+    level: IsolationLevel
+    sandboxed: bool
+    detail: str  # why not sandboxed, or what bounds process count and memory
+
+
+def isolation_facts(level: IsolationLevel | None = None) -> IsolationFacts:
+    from perfagent.tools.runner.cgroups import cgroup_support
+
+    chosen = level or isolation_level()
+    available, why = sandbox_available()
+    if chosen == "off":
+        return IsolationFacts(chosen, False, "isolation turned off")
+    if not available:
+        return IsolationFacts(chosen, False, why)
+    return IsolationFacts(chosen, True, f"bubblewrap; {cgroup_support().describe()}")
 
 
 def hide(path: Path | str) -> None:
