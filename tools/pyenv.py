@@ -65,6 +65,8 @@ class TaskEnvironment:
             Path(ours["purelib"]),  # perfagent's own packages (pytest...), see .pth below
             Path(ours["platlib"]),
             *readable,
+            # Over the writable tree: its git metadata (a clone's config, hooks) stays as is.
+            tree / ".git",
         ]
         if venv_writable:
             return runner.Sandbox(self.isolation, (tree, self.root, *writable), tuple(seen[1:]))

@@ -26,6 +26,7 @@ Metric = Literal["time", "instructions"]
 # Slack for comparing the driver's monotonic timestamps with the parent's own (both read
 # CLOCK_MONOTONIC; the parent's window encloses the process, so only rounding is allowed).
 _CLOCK_SLACK_NS = 1_000_000
+_MIN_CLAIM_S = 0.005  # savings below this are not checked against the wall time
 
 
 def driver_argv(python: Path) -> list[str]:
@@ -89,6 +90,35 @@ class Sample:
     equivalence_failure: str | None = None  # gso check_equivalence said no
     foreign_imports: list[str] = field(default_factory=list)
     self_consistent: bool | None = None
+    wall_s: float = 0.0  # the process's wall time as the parent saw it (python/gso kinds)
+
+
+def claimed_saving_error(base: Sequence[Sample], variant: Sequence[Sample]) -> str | None:
+    """Why a variant's timings cannot be true across its processes, or None. The time its
+    calls claim to save per process (median summed calls, base minus variant) must show in
+    the wall time of its processes: a clock patched inside the process (out of the guard's
+    sight) shortens the reported calls but not the process. More than half the claimed
+    saving missing from the wall time, beyond three standard errors, is an error."""
+    pairs_b = [(sum(s.calls), s.wall_s) for s in base if s.error is None and s.wall_s > 0]
+    pairs_v = [(sum(s.calls), s.wall_s) for s in variant if s.error is None and s.wall_s > 0]
+    if len(pairs_b) < 3 or len(pairs_v) < 3:
+        return None
+    claimed = statistics.median(c for c, _ in pairs_b) - statistics.median(c for c, _ in pairs_v)
+    walls_b, walls_v = [w for _, w in pairs_b], [w for _, w in pairs_v]
+    seen = statistics.median(walls_b) - statistics.median(walls_v)
+    spread = max(_robust_sd(walls_b), _robust_sd(walls_v))
+    stderr = 1.25 * spread * (1 / len(walls_b) + 1 / len(walls_v)) ** 0.5
+    if claimed <= _MIN_CLAIM_S or seen >= claimed / 2 - 3 * stderr:
+        return None
+    return (
+        f"timing report inconsistent with the wall clock: calls claim {claimed * 1e3:.1f} ms "
+        f"saved per process, but its processes took {seen * 1e3:.1f} ms less than base's"
+    )
+
+
+def _robust_sd(values: Sequence[float]) -> float:
+    middle = statistics.median(values)
+    return 1.4826 * statistics.median(abs(v - middle) for v in values)
 
 
 class WorkloadRunner:
@@ -175,6 +205,7 @@ class WorkloadRunner:
             sample = self._read_driver_report(variant, result, stem)
         finally:
             _remove_driver_files(stem)
+        sample.wall_s = (window[1] - window[0]) / 1e9
         if sample.error is None:
             sample.error = wall_clock_error(sample.calls, self._last_clock, window)
         return sample

@@ -15,7 +15,13 @@ from typing import Any
 from perfagent.tools import runner
 from perfagent.tools.bench import instructions, stats
 from perfagent.tools.bench.session import SessionConfig, SessionResult, run_session
-from perfagent.tools.bench.workloads import Metric, Sample, Variant, WorkloadRunner
+from perfagent.tools.bench.workloads import (
+    Metric,
+    Sample,
+    Variant,
+    WorkloadRunner,
+    claimed_saving_error,
+)
 from perfagent.tools.errors import BaselineError, MeasurementError, TaskSpecError
 from perfagent.tools.lab.outputs import OutputTracker
 from perfagent.tools.lab.report import MeasureReport, TestResult, VariantResult, WorkloadResult
@@ -236,6 +242,10 @@ def _measure_workload(
         if failed == "base":
             raise BaselineError(f"workload {spec.label!r} fails on base: {exc}") from exc
         raise MeasurementError(f"workload {spec.label!r}: {exc}") from exc
+    for name in others:
+        problem = claimed_saving_error(result.samples["base"], result.samples[name])
+        if problem is not None:  # an error, not a speedup (reported as not equivalent)
+            tracker.failures.setdefault(name, problem)
     return _workload_result(spec, hidden, result, tracker)
 
 
