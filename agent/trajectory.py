@@ -9,6 +9,7 @@ import importlib.metadata
 import json
 import os
 import sys
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from perfagent.agent.context import RunContext
 from perfagent.agent.state import AgentState
 from perfagent.tools.errors import PerfagentError
 from perfagent.tools.lab.measure import machine_facts
+from perfagent.tools.runner import isolation_facts
 from perfagent.tools.taskspec import load_task
 
 FORMAT = "perfagent-trajectory"
@@ -110,6 +112,7 @@ def build_trajectory(
         "config": ctx.settings_json(),
         "versions": versions(),
         "machine": machine_facts(),
+        "isolation": asdict(isolation_facts()),
         "baseline": state.get("baseline"),
         "profiles": state.get("profiles", []),
         "rounds": _rounds(state),

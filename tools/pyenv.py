@@ -4,6 +4,9 @@ Base, expert and candidates run with the same interpreter and dependencies; only
 differs. Each variant's own code wins imports because its tree leads ``PYTHONPATH``, ahead of
 anything an editable install in ``setup`` may have pinned (``tools/bench/driver.py`` also
 verifies at run time that no module was imported from another variant's tree).
+
+Every command that runs the task's code goes through ``sandbox(tree)``: the venv is writable
+only while ``setup`` (and the base tree's ``build``) runs, read-only once sealed after it.
 """
 
 from __future__ import annotations
@@ -26,11 +29,48 @@ class TaskEnvironment:
     environment variables a command needs to run against one variant tree."""
 
     def __init__(
-        self, root: Path, *, python: str | None = None, limits: runner.Limits | None = None
+        self,
+        root: Path,
+        *,
+        python: str | None = None,
+        limits: runner.Limits | None = None,
+        isolation: runner.IsolationLevel | None = None,
     ) -> None:
         self.root = root
         self.base_python = python or sys.executable
         self.limits = limits or runner.Limits()
+        # Fixed when the environment is made: the run's level (runner.use_isolation).
+        self.isolation: runner.IsolationLevel = isolation or runner.isolation_level()
+        self.sealed = False  # True once setup and the base build ran: the venv is read-only
+        self._base_tree: Path | None = None
+
+    def sandbox(
+        self,
+        tree: Path,
+        *,
+        writable: Sequence[Path] = (),
+        readable: Sequence[Path] = (),
+        venv_writable: bool = False,
+    ) -> runner.Sandbox:
+        """The sandbox of a command run against ``tree``: the tree (and ``writable``)
+        writable, the venv read-only (writable only for setup and the base build), the
+        interpreters and ``readable`` read-only; nothing else of the host."""
+        python = self.python if self.python.exists() else Path(self.base_python)
+        interpreter = Path(os.path.realpath(python))
+        ours = sysconfig.get_paths()
+        seen = [
+            self.root,
+            interpreter.parent.parent,  # the base interpreter's prefix (its stdlib)
+            Path(sys.base_prefix),
+            Path(ours["purelib"]),  # perfagent's own packages (pytest...), see .pth below
+            Path(ours["platlib"]),
+            *readable,
+            # Over the writable tree: its git metadata (a clone's config, hooks) stays as is.
+            tree / ".git",
+        ]
+        if venv_writable:
+            return runner.Sandbox(self.isolation, (tree, self.root, *writable), tuple(seen[1:]))
+        return runner.Sandbox(self.isolation, (tree, *writable), tuple(seen))
 
     @property
     def python(self) -> Path:
@@ -105,17 +145,27 @@ class TaskEnvironment:
     ) -> None:
         """Run shell commands in ``tree``; the first failure raises a one-line error."""
         env = {**self.variables(tree), **(extra_env or {})}
+        sandbox = self.sandbox(tree, venv_writable=not self.sealed)
         for command in commands:
-            result = runner.run(command, cwd=tree, env=env, limits=self.limits, network=network)
+            result = runner.run(
+                command, cwd=tree, env=env, limits=self.limits, network=network, sandbox=sandbox
+            )
             if not result.ok:
                 raise EnvironmentSetupError(
                     f"{what} command {command!r} failed in {tree.name}: {result.summary()}"
                 )
 
-    def setup(self, commands: Sequence[str], base_tree: Path) -> None:
-        """The task's ``setup`` (dependencies): once, in the base tree, network allowed."""
-        self.run_commands(commands, base_tree, what="setup", network=True)
+    def setup(self, commands: Sequence[str], base_tree: Path, *, network: bool = False) -> None:
+        """The task's ``setup`` (dependencies): once, in the base tree, with network only
+        where the task allows it (its ``setup_network``)."""
+        self._base_tree = base_tree
+        self.run_commands(commands, base_tree, what="setup", network=network)
 
     def build(self, commands: Sequence[str], tree: Path) -> None:
-        """The task's ``build``: in every variant tree once its code is in place."""
+        """The task's ``build``: in every variant tree once its code is in place. The base
+        tree's build (the repository as given, trusted like setup) may still write the venv;
+        it is sealed read-only before any other variant's code runs."""
+        if tree != self._base_tree:
+            self.sealed = True
         self.run_commands(commands, tree, what="build", network=False)
+        self.sealed = True

@@ -78,6 +78,9 @@ class TaskSpec(_Strict):
     ref: str = "HEAD"
     python: str | None = None
     setup: list[str] = []
+    # Setup runs in the sandbox without network unless the task says it needs it (a package
+    # index, a download); build, tests and workloads never have network.
+    setup_network: bool = False
     build: list[str] = []
     workload: WorkloadSpec
     hidden_workloads: list[WorkloadSpec] = []

@@ -25,6 +25,7 @@ from perfagent.tools.errors import PerfagentError
 from perfagent.tools.lab import MeasureOptions, measure
 from perfagent.tools.lab.measure import GSO_MIN_SPEEDUP
 from perfagent.tools.progress import ProgressEvent, describe
+from perfagent.tools.runner import IsolationLevel, use_isolation
 from perfagent.tools.taskspec import load_task
 
 
@@ -42,6 +43,7 @@ class RunSettings:
     max_cost: float | None = None
     max_time: float | None = None
     judge: bool = True
+    isolation: IsolationLevel = "required"  # batch workers run untrusted code unattended
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -71,6 +73,7 @@ class OracleJob:
     task_file: str
     task: str
     max_runs: int = 60
+    isolation: IsolationLevel = "required"
 
     @property
     def label(self) -> str:
@@ -123,17 +126,9 @@ def execute_run(job: RunJob) -> dict[str, Any]:
     resumed = (run_dir / "settings.json").exists()
     error: str | None = None
     try:
-        try:
-            run_id = load_settings(run_dir)["run_id"] if resumed else new_run_id(job.task)
-            doc: dict[str, Any] | None = run_graph(_context(job, run_id), resume=resumed)
-        except RunError:
-            if not resumed:
-                raise
-            # Killed before its first checkpoint: nothing to continue, start again.
-            shutil.rmtree(run_dir)
-            run_dir.mkdir(parents=True)
-            resumed = False
-            doc = run_graph(_context(job, new_run_id(job.task)), resume=False)
+        # A pool worker starts with no isolation level of its own: the batch's applies.
+        with use_isolation(job.settings.isolation):
+            doc, resumed = _run_or_resume(job, run_dir, resumed)
     except PerfagentError as exc:
         error = str(exc)
         doc = _read(job.trajectory)
@@ -141,6 +136,20 @@ def execute_run(job: RunJob) -> dict[str, Any]:
     return row_from_trajectory(
         doc, task=job.task, k=job.k, trajectory=job.trajectory, error=error, extra=extra
     )
+
+
+def _run_or_resume(job: RunJob, run_dir: Path, resumed: bool) -> tuple[dict[str, Any] | None, bool]:
+    """The run's trajectory, and whether it continued an earlier attempt."""
+    try:
+        run_id = load_settings(run_dir)["run_id"] if resumed else new_run_id(job.task)
+        return run_graph(_context(job, run_id), resume=resumed), resumed
+    except RunError:
+        if not resumed:
+            raise
+    # Killed before its first checkpoint: nothing to continue, start again.
+    shutil.rmtree(run_dir)
+    run_dir.mkdir(parents=True)
+    return run_graph(_context(job, new_run_id(job.task)), resume=False), False
 
 
 def _read(path: Path) -> dict[str, Any] | None:
@@ -166,7 +175,8 @@ def execute_oracle(job: OracleJob) -> dict[str, Any]:
         options = MeasureOptions(
             expert=True, session=SessionConfig(max_runs=job.max_runs), cpus=cpus
         )
-        report = measure(task, options)
+        with use_isolation(job.isolation):
+            report = measure(task, options)
     except PerfagentError as exc:
         row.update(status="failed", error=str(exc), reproduces=False)
     else:

@@ -213,7 +213,7 @@ def run_oracle(options: BatchOptions, *, on_row: OnRow, say: Say) -> BatchResult
     store = ResultsFile(out / ORACLE)
     done = set() if options.redo else {task for task, _ in store.read()}
     jobs = [
-        OracleJob(str(file), task, options.settings.max_runs)
+        OracleJob(str(file), task, options.settings.max_runs, options.settings.isolation)
         for task, file in tasks.items()
         if task not in done
     ]

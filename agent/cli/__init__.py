@@ -14,6 +14,7 @@ import click
 
 from perfagent.agent.cli.progress import configure_logging, verbosity, verbosity_options
 from perfagent.tools.errors import PerfagentError
+from perfagent.tools.runner.sandbox import ISOLATION_LEVELS, IsolationLevel, use_isolation
 
 # name → (module, attribute, one-line help shown by `perfagent --help` without importing it)
 COMMANDS: dict[str, tuple[str, str, str]] = {
@@ -27,7 +28,10 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "tasks": ("tasks", "tasks_group", "Task files from benchmark datasets."),
     "batch": ("batch", "batch_command", "Many tasks × K runs; GSO / SWE-Perf metrics."),
     "app": ("app", "app_group", "perfagent as a GitHub App."),
+    "doctor": ("doctor", "doctor_command", "What this machine supports (sandbox, tools)."),
 }
+# Commands that run untrusted code unattended: without --isolation they require the sandbox.
+_REQUIRE_BY_DEFAULT = frozenset({"batch", "app"})
 # Commands that run workloads (the sandboxed runner is Linux-only).
 RUNS_WORKLOADS = frozenset({"measure", "calibrate", "profile", "propose", "optimize", "replay",
                             "batch", "app"})  # fmt: skip
@@ -94,7 +98,20 @@ def _check_platform() -> None:
 
 @click.group(cls=_Group)
 @verbosity_options
+@click.option(
+    "--isolation",
+    type=click.Choice(ISOLATION_LEVELS),
+    default=None,
+    help="Sandbox the repository's and the model's code: required (fail where this machine "
+    "cannot), best-effort (default; warn and go on) or off. Batch and App default to required. "
+    "`perfagent doctor` says what this machine supports.",
+)
 @click.version_option(package_name="perfagent")
-def main() -> None:
+@click.pass_context
+def main(ctx: click.Context, isolation: IsolationLevel | None) -> None:
     """perfagent: find, make and verify performance improvements in Python repositories."""
     configure_logging(verbosity())
+    if isolation is None:
+        isolation = "required" if ctx.invoked_subcommand in _REQUIRE_BY_DEFAULT else "best-effort"
+    # For the whole command; "required" fails here, in one line, where the host cannot.
+    ctx.with_resource(use_isolation(isolation))

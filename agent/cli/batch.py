@@ -14,6 +14,7 @@ from rich.table import Table
 
 from perfagent.agent.cli.progress import verbosity, verbosity_options
 from perfagent.agent.cli.rundirs import default_runs_dir
+from perfagent.tools.runner import isolation_level
 
 if TYPE_CHECKING:
     from perfagent.agent.batch import BatchResult
@@ -146,6 +147,7 @@ def batch_command(
         max_cost=max_cost,
         max_time=max_time,
         judge=judge,
+        isolation=isolation_level(),  # the --isolation given, else required (cli/__init__)
     )
     options = BatchOptions(
         task_files=list(tasks),

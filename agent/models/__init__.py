@@ -12,7 +12,6 @@ imported when chosen, so using one SDK never pays for importing the other.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -27,6 +26,7 @@ from perfagent.agent.models.base import (
 )
 from perfagent.agent.models.pricing import PriceTable, is_local
 from perfagent.agent.models.retry import RetryPolicy
+from perfagent.tools import secrets
 
 __all__ = [
     "PROVIDERS",
@@ -113,7 +113,8 @@ def make_chat_model(
 
     ``base_url`` (else ``OPENAI_BASE_URL`` / ``ANTHROPIC_BASE_URL``) points an adapter at
     another server; ``timeout`` is per request, in seconds. ``env`` defaults to
-    ``os.environ``. Raises ``ModelError`` for an unknown provider or a missing key.
+    ``os.environ`` with its credentials taken out of it (``tools.secrets.environment()``).
+    Raises ``ModelError`` for an unknown provider or a missing key.
     """
     provider, sep, name = spec.partition(":")
     provider, name = provider.strip().lower(), name.strip()
@@ -126,5 +127,8 @@ def make_chat_model(
         raise ModelError(
             f"model {spec!r}: unknown provider {provider!r}; use {', '.join(PROVIDERS)}"
         )
-    options = Options(base_url, timeout, os.environ if env is None else env, retry, prices)
+    # Keys leave os.environ (and /proc/self/environ) here, once read: see tools/secrets.py.
+    options = Options(
+        base_url, timeout, secrets.environment() if env is None else env, retry, prices
+    )
     return PROVIDERS[provider](name, options)

@@ -48,7 +48,13 @@ def _no_aslr(argv: list[str]) -> list[str]:
 
 
 def count(
-    argv: Sequence[str], *, cwd: Path, env: Mapping[str, str], limits: runner.Limits, scratch: Path
+    argv: Sequence[str],
+    *,
+    cwd: Path,
+    env: Mapping[str, str],
+    limits: runner.Limits,
+    scratch: Path,
+    sandbox: runner.Sandbox | None = None,
 ) -> tuple[int, runner.RunResult]:
     """Instructions executed in user space by ``argv`` (the whole process)."""
     env = {**env, "PYTHONHASHSEED": "0"}
@@ -59,6 +65,7 @@ def count(
             cwd=cwd,
             env=env,
             limits=limits,
+            sandbox=sandbox,
         )
         match = re.search(r"^(\d+),", result.stderr, re.MULTILINE)
         if not result.ok or match is None:
@@ -85,6 +92,7 @@ def count(
         cwd=cwd,
         env=env,
         limits=slow,
+        sandbox=sandbox,
     )
     try:
         text = out.read_text(encoding="utf-8", errors="replace") if out.is_file() else ""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import statistics
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +23,52 @@ from perfagent.tools.taskspec import WorkloadSpec
 CHILD_DIR = Path(__file__).resolve().parent / "child"
 DRIVER = CHILD_DIR / "driver.py"
 Metric = Literal["time", "instructions"]
+# Slack for comparing the driver's monotonic timestamps with the parent's own (both read
+# CLOCK_MONOTONIC; the parent's window encloses the process, so only rounding is allowed).
+_CLOCK_SLACK_NS = 1_000_000
+_MIN_CLAIM_S = 0.005  # savings below this are not checked against the wall time
+
+
+def driver_argv(python: Path) -> list[str]:
+    """The driver, started so that nothing of the tree runs before it holds the clock:
+    ``-S`` (no ``site``, no .pth files, no sitecustomize) and ``-s`` (no user site); the
+    tree comes through ``driver_env`` instead of ``PYTHONPATH``."""
+    return [str(python), "-s", "-S", str(DRIVER)]
+
+
+def driver_env(variables: dict[str, str]) -> dict[str, str]:
+    """A tree's variables with ``PYTHONPATH`` handed to the driver, which applies it after
+    binding the clock (``PYTHONPATH`` would put the tree on the path at interpreter start)."""
+    env = dict(variables)
+    env["PERFAGENT_PYTHONPATH"] = env.pop("PYTHONPATH", "")
+    return env
+
+
+def wall_clock_error(
+    calls: Sequence[float], clock: dict[str, int] | None, window_ns: tuple[int, int]
+) -> str | None:
+    """Why a process's timing report cannot be true, or None when it can: the sum of the
+    times it reports (any number of calls) must fit in the wall time the parent saw for the
+    process, and the driver's own start and end on the monotonic clock must lie inside that
+    window. A patched clock that reports less than the calls took fails here."""
+    started, ended = window_ns
+    wall_s = (ended - started) / 1e9
+    if sum(calls) > wall_s + _CLOCK_SLACK_NS / 1e9:
+        return (
+            f"timing report inconsistent with the wall clock: calls sum to {sum(calls):.6f} s "
+            f"in a process that ran {wall_s:.6f} s"
+        )
+    if clock is None:
+        return "timing report inconsistent with the wall clock: the driver sent no clock"
+    start, end = clock.get("start_ns", 0), clock.get("end_ns", 0)
+    inside = started - _CLOCK_SLACK_NS <= start <= end <= ended + _CLOCK_SLACK_NS
+    if not inside or sum(calls) > (end - start) / 1e9 + _CLOCK_SLACK_NS / 1e9:
+        return (
+            "timing report inconsistent with the wall clock: the driver's clock read "
+            f"{(end - start) / 1e9:.6f} s from start to end, outside the parent's "
+            f"{wall_s:.6f} s window (is the clock patched?)"
+        )
+    return None
 
 
 @dataclass(frozen=True)
@@ -43,6 +90,35 @@ class Sample:
     equivalence_failure: str | None = None  # gso check_equivalence said no
     foreign_imports: list[str] = field(default_factory=list)
     self_consistent: bool | None = None
+    wall_s: float = 0.0  # the process's wall time as the parent saw it (python/gso kinds)
+
+
+def claimed_saving_error(base: Sequence[Sample], variant: Sequence[Sample]) -> str | None:
+    """Why a variant's timings cannot be true across its processes, or None. The time its
+    calls claim to save per process (median summed calls, base minus variant) must show in
+    the wall time of its processes: a clock patched inside the process (out of the guard's
+    sight) shortens the reported calls but not the process. More than half the claimed
+    saving missing from the wall time, beyond three standard errors, is an error."""
+    pairs_b = [(sum(s.calls), s.wall_s) for s in base if s.error is None and s.wall_s > 0]
+    pairs_v = [(sum(s.calls), s.wall_s) for s in variant if s.error is None and s.wall_s > 0]
+    if len(pairs_b) < 3 or len(pairs_v) < 3:
+        return None
+    claimed = statistics.median(c for c, _ in pairs_b) - statistics.median(c for c, _ in pairs_v)
+    walls_b, walls_v = [w for _, w in pairs_b], [w for _, w in pairs_v]
+    seen = statistics.median(walls_b) - statistics.median(walls_v)
+    spread = max(_robust_sd(walls_b), _robust_sd(walls_v))
+    stderr = 1.25 * spread * (1 / len(walls_b) + 1 / len(walls_v)) ** 0.5
+    if claimed <= _MIN_CLAIM_S or seen >= claimed / 2 - 3 * stderr:
+        return None
+    return (
+        f"timing report inconsistent with the wall clock: calls claim {claimed * 1e3:.1f} ms "
+        f"saved per process, but its processes took {seen * 1e3:.1f} ms less than base's"
+    )
+
+
+def _robust_sd(values: Sequence[float]) -> float:
+    middle = statistics.median(values)
+    return 1.4826 * statistics.median(abs(v - middle) for v in values)
 
 
 class WorkloadRunner:
@@ -68,6 +144,7 @@ class WorkloadRunner:
         self.metric = metric
         self.reference = scratch / f"{spec.label}.gso-reference"
         self._counter = 0
+        self._last_clock: dict[str, int] | None = None
         scratch.mkdir(parents=True, exist_ok=True)
 
     def run(
@@ -81,6 +158,16 @@ class WorkloadRunner:
         if self.spec.kind == "command":
             return self._run_command(variant, list(wrapper))
         return self._run_pytest(variant, list(wrapper))
+
+    def sandbox(self, variant: Variant, wrapper: Sequence[str] = ()) -> runner.Sandbox:
+        """What one run may see: its tree and the scratch folder writable; the driver, the
+        workload file, a profiler and (except when base stores it) the reference read-only."""
+        readable = [CHILD_DIR, *([self.workload_file] if self.workload_file else [])]
+        if wrapper and Path(wrapper[0]).is_absolute():
+            readable.append(Path(wrapper[0]))
+        if self.reference.exists() and variant.name != "base":
+            readable.append(self.reference)  # a candidate must not rewrite what it is held to
+        return self.env.sandbox(variant.tree, writable=(self.scratch,), readable=readable)
 
     # -- python / gso ---------------------------------------------------------------------
     def _driver_spec(self, variant: Variant, mode: str, store_reference: bool) -> tuple[Path, Path]:
@@ -104,20 +191,28 @@ class WorkloadRunner:
 
     def _run_driver(self, variant: Variant, wrapper: list[str], *, store_reference: bool) -> Sample:
         spec_path, stem = self._driver_spec(variant, "time", store_reference)
+        window_start = time.monotonic_ns()
         result = runner.run(
-            [*wrapper, str(self.env.python), str(DRIVER), str(spec_path)],
+            [*wrapper, *driver_argv(self.env.python), str(spec_path)],
             cwd=variant.tree,
-            env=self.env.variables(variant.tree),
+            env=driver_env(self.env.variables(variant.tree)),
             limits=self.limits,
             cpus=self.cpus,
+            sandbox=self.sandbox(variant, wrapper),
         )
+        window = (window_start, time.monotonic_ns())
         try:
-            return self._read_driver_report(variant, result, stem)
+            sample = self._read_driver_report(variant, result, stem)
         finally:
             _remove_driver_files(stem)
+        sample.wall_s = (window[1] - window[0]) / 1e9
+        if sample.error is None:
+            sample.error = wall_clock_error(sample.calls, self._last_clock, window)
+        return sample
 
     def _read_driver_report(self, variant: Variant, result: runner.RunResult, stem: Path) -> Sample:
         report_path = stem.with_suffix(".report.json")
+        self._last_clock = None
         if not result.ok or not report_path.is_file():
             return Sample(
                 variant.name,
@@ -126,6 +221,7 @@ class WorkloadRunner:
                 error=f"workload process {result.summary()}",
             )
         report = json.loads(report_path.read_text(encoding="utf-8"))
+        self._last_clock = report.get("clock")  # for wall_clock_error, read by the caller
         calls = [ns / 1e9 for ns in report["times_ns"]]
         out_path = stem.with_suffix(".out.json")
         output = json.loads(out_path.read_text(encoding="utf-8")) if out_path.is_file() else None
@@ -158,9 +254,17 @@ class WorkloadRunner:
             env=self.env.variables(variant.tree),
             limits=self.limits,
             cpus=self.cpus,
+            sandbox=self.sandbox(variant, wrapper),
         )
         error = None if result.ok else f"command {result.summary()}"
-        output = {"returncode": result.returncode, "stdout": result.stdout}
+        # The hash and length cover the whole stdout; ``stdout`` keeps its first and last
+        # part (the runner's cap), which is where a difference shows when it is there.
+        output = {
+            "returncode": result.returncode,
+            "stdout_sha256": result.stdout_sha256,
+            "stdout_bytes": result.stdout_bytes,
+            "stdout": result.stdout,
+        }
         return Sample(
             variant.name,
             result.duration_s,
@@ -190,7 +294,14 @@ class WorkloadRunner:
             "no:cacheprovider",
             *self.spec.tests,
         ]
-        result = runner.run(argv, cwd=variant.tree, env=env, limits=self.limits, cpus=self.cpus)
+        result = runner.run(
+            argv,
+            cwd=variant.tree,
+            env=env,
+            limits=self.limits,
+            cpus=self.cpus,
+            sandbox=self.sandbox(variant, wrapper),
+        )
         try:
             if not report_path.is_file():
                 return Sample(
@@ -231,14 +342,15 @@ class WorkloadRunner:
         sample: Sample | None = None
         for mode in ("time", "null"):
             spec_path, stem = self._driver_spec(variant, mode, store_reference=False)
-            argv = [str(self.env.python), str(DRIVER), str(spec_path)]
+            argv = [*driver_argv(self.env.python), str(spec_path)]
             try:
                 count, result = instructions.count(
                     argv,
                     cwd=variant.tree,
-                    env=self.env.variables(variant.tree),
+                    env=driver_env(self.env.variables(variant.tree)),
                     limits=self.limits,
                     scratch=self.scratch,
+                    sandbox=self.sandbox(variant),
                 )
                 if mode == "time":
                     sample = self._read_driver_report(variant, result, stem)

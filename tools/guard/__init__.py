@@ -7,7 +7,10 @@ against the tree it applies to (never writing it) and returns a ``GuardResult``:
 - ``rejected`` (hard, one line per file): the diff touches a protected path (tests,
   ``conftest.py``, workload files; the globs of ``tools.edit.paths``), deletes, renames or
   moves a file, reaches outside the tree or into ``.git``, changes a file that is not text
-  (binary patch, NUL bytes, not UTF-8, symlink or submodule), or does not apply.
+  (binary patch, NUL bytes, not UTF-8, symlink or submodule), or does not apply; or it adds
+  or changes code that runs at interpreter start-up or ahead of the harness (``start_up.py``:
+  ``sitecustomize.py``, ``usercustomize.py``, ``*.pth``, a new module shadowing the standard
+  library or perfagent's child modules), which could patch the clock before it is read.
 - ``flags`` (soft, ``path:line in qualname: kind: detail``): Python code the diff *adds* —
   findings of the changed module after the diff that it did not have before (``scan.py``) —
   of kind ``cache`` (state that outlives a call or the process), ``special-casing``
@@ -34,6 +37,7 @@ from perfagent.tools.guard.diff import DiffError, FileChange, apply, parse
 from perfagent.tools.guard.findings import Finding, added_findings
 from perfagent.tools.guard.literals import Value, workload_literals
 from perfagent.tools.guard.scan import scan
+from perfagent.tools.guard.start_up import start_up_problem
 from perfagent.tools.rules import HELPER_SOURCES
 
 __all__ = ["GuardResult", "check_candidate"]
@@ -106,6 +110,9 @@ def _allowed_path(root: Path, change: FileChange, protected: Sequence[str]) -> s
             f"{resolved[0]} is renamed to {resolved[1]}: a candidate may not move or delete files"
         )
     path = resolved[-1]
+    problem = start_up_problem(path, root)
+    if problem:
+        raise _Rejected(f"{path} {problem}")
     if change.binary:
         raise _Rejected(f"{path} is not a text file (binary patch)")
     if change.new_mode is not None and change.new_mode not in _REGULAR_MODES:

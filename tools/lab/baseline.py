@@ -49,7 +49,7 @@ def check_baseline(
             ws.apply_patch(ws.base_tree, base_patch, label="base patch")
         env = TaskEnvironment(ws.root / "venv", python=task.spec.python, limits=limits)
         env.create()
-        env.setup(task.spec.setup, ws.base_tree)
+        env.setup(task.spec.setup, ws.base_tree, network=task.spec.setup_network)
         env.build(task.spec.build, ws.base_tree)
         base = Variant("base", ws.base_tree)
         check = BaselineCheck(tests=run_tests(task, env, {"base": base}, limits, False)["base"])

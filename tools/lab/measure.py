@@ -14,7 +14,13 @@ from typing import Any
 from perfagent.tools import runner
 from perfagent.tools.bench import instructions, stats
 from perfagent.tools.bench.session import SessionConfig, SessionResult, run_session
-from perfagent.tools.bench.workloads import Metric, Sample, Variant, WorkloadRunner
+from perfagent.tools.bench.workloads import (
+    Metric,
+    Sample,
+    Variant,
+    WorkloadRunner,
+    claimed_saving_error,
+)
 from perfagent.tools.errors import BaselineError, MeasurementError, TaskSpecError
 from perfagent.tools.lab.outputs import OutputTracker
 from perfagent.tools.lab.report import MeasureReport, TestResult, VariantResult, WorkloadResult
@@ -75,7 +81,7 @@ def measure(task: Task, options: MeasureOptions, progress: Progress | None = Non
         env = TaskEnvironment(ws.root / "venv", python=task.spec.python, limits=limits)
         env.create()
         say(StageStarted("setup", "running setup"))
-        env.setup(task.spec.setup, ws.base_tree)
+        env.setup(task.spec.setup, ws.base_tree, network=task.spec.setup_network)
         variants, flags = _make_variants(task, ws, options)
         for variant in variants.values():
             say(StageStarted("build", f"building {variant.name}"))
@@ -97,7 +103,9 @@ def measure(task: Task, options: MeasureOptions, progress: Progress | None = Non
             workloads.append(
                 _measure_workload(task, spec, hidden, ws, env, variants, options, limits, say)
             )
-    return _assemble(task, options, variants, workloads, tests, flags, time.monotonic() - started)
+    report = _assemble(task, options, variants, workloads, tests, flags, time.monotonic() - started)
+    report.isolation = asdict(runner.isolation_facts(env.isolation))
+    return report
 
 
 def _make_variants(
@@ -158,7 +166,11 @@ def run_tests(
                 results[name].append(replace(prior[command], reused=True))
                 continue
             run = runner.run(
-                command, cwd=variant.tree, env=env.variables(variant.tree), limits=limits
+                command,
+                cwd=variant.tree,
+                env=env.variables(variant.tree),
+                limits=limits,
+                sandbox=env.sandbox(variant.tree),
             )
             results[name].append(TestResult(command, run.ok, run.summary()))
         if name == "base":
@@ -229,6 +241,10 @@ def _measure_workload(
         if failed == "base":
             raise BaselineError(f"workload {spec.label!r} fails on base: {exc}") from exc
         raise MeasurementError(f"workload {spec.label!r}: {exc}") from exc
+    for name in others:
+        problem = claimed_saving_error(result.samples["base"], result.samples[name])
+        if problem is not None:  # an error, not a speedup (reported as not equivalent)
+            tracker.failures.setdefault(name, problem)
     return _workload_result(spec, hidden, result, tracker)
 
 

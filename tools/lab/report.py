@@ -74,6 +74,8 @@ class MeasureReport:
     flags: list[str] = field(default_factory=list)
     config: dict[str, Any] = field(default_factory=dict)
     machine: dict[str, Any] = field(default_factory=dict)
+    # runner.IsolationFacts: the level asked for, whether commands ran sandboxed, and how.
+    isolation: dict[str, Any] = field(default_factory=dict)
     elapsed_s: float = 0.0
 
     def to_json(self) -> dict[str, Any]:

@@ -39,7 +39,7 @@ def profile_task(
     if not 0 <= workload_index < len(workloads):
         raise MeasurementError(f"{task.path}: no workload number {workload_index}")
     spec = workloads[workload_index]
-    with prepared_workload(task, spec, patch=patch) as (ws, workload, variant):
+    with prepared_workload(task, spec, patch=patch) as (_ws, workload, variant):
         tree, file = variant.tree, workload.workload_file
         stacks: list[Stack] = []
         warnings: list[str] = []
@@ -53,7 +53,7 @@ def profile_task(
         ):
             index += 1
             say(f"py-spy run {index}")
-            out = ws.root / f"pyspy-{index}.txt"
+            out = workload.scratch / f"pyspy-{index}.txt"
             wrapper = samplers.pyspy_wrapper(out, rate=rate_hz, native=native)
             sample = workload.run(variant, wrapper=wrapper)
             for _ in range(ATTACH_RETRIES):
@@ -72,7 +72,7 @@ def profile_task(
         native_stacks: list[Stack] = []
         native_spots: list[Hotspot] = []
         if perf:
-            native_stacks, note = _perf_run(workload, variant, ws.root, rate_hz, say)
+            native_stacks, note = _perf_run(workload, variant, workload.scratch, rate_hz, say)
             if note:
                 warnings.append(note)
             elif native_stacks:
@@ -114,7 +114,7 @@ def prepared_workload(
     with Workspace(task.repo_location(), task.spec.ref) as ws:
         env = TaskEnvironment(ws.root / "venv", python=task.spec.python, limits=limits)
         env.create()
-        env.setup(task.spec.setup, ws.base_tree)
+        env.setup(task.spec.setup, ws.base_tree, network=task.spec.setup_network)
         variant = Variant("base", ws.base_tree)
         if patch is not None:
             variant = Variant("candidate", ws.add_tree("candidate"))

@@ -7,8 +7,11 @@ peak RSS is known, and whatever is left of its process group is killed when it e
 perfagent itself is killed, the command is too (``setpriv --pdeathsig``), so a crashed batch
 or App leaves no measurement running.
 
-The network namespace probing lives in ``isolation.py`` and the pipe capture in
-``capture.py``; ``network_isolation_available`` is re-exported here.
+Commands that run code nobody reviewed (the repository's, a model's) pass ``sandbox=``: they
+then run under bubblewrap with their own pid, user, mount and network namespaces, a
+restricted view of the filesystem and a cgroup bounding process count and memory
+(``sandbox.py``, ``cgroups.py``). The network namespace probing lives in ``isolation.py`` and
+the pipe capture in ``capture.py``; ``network_isolation_available`` is re-exported here.
 """
 
 from __future__ import annotations
@@ -30,16 +33,41 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from perfagent.tools.errors import PerfagentError
+from perfagent.tools.runner import cgroups
+from perfagent.tools.runner import sandbox as sandboxing
 from perfagent.tools.runner.capture import DROPPED_MARK, Capture, feed
 from perfagent.tools.runner.isolation import isolated_argv, network_isolation_available, quiet_ok
+from perfagent.tools.runner.sandbox import (
+    ISOLATION_LEVELS,
+    IsolationFacts,
+    IsolationLevel,
+    IsolationUnavailableError,
+    Sandbox,
+    hide,
+    isolation_facts,
+    isolation_level,
+    sandbox_available,
+    use_isolation,
+)
 
 __all__ = [
+    "ISOLATION_LEVELS",
+    "IsolationFacts",
+    "IsolationLevel",
+    "IsolationUnavailableError",
     "Limits",
     "RunResult",
     "RunnerError",
+    "Sandbox",
+    "hide",
+    "is_secret",
+    "isolation_facts",
+    "isolation_level",
     "network_isolation_available",
     "run",
+    "sandbox_available",
     "scrub_env",
+    "use_isolation",
 ]
 
 logger = logging.getLogger(__name__)
@@ -71,10 +99,13 @@ class Limits:
     memory_mb: int | None = 4096  # RLIMIT_AS
     fsize_mb: int | None = 2048  # RLIMIT_FSIZE
     output_bytes: int = 1_000_000  # per stream captured; the rest is drained and dropped
+    # A sandboxed command's whole process tree (cgroup pids.max, else RLIMIT_NPROC); its
+    # whole memory is bounded by memory_mb as well (a cgroup where the host allows one).
+    processes: int | None = 512
 
     def __post_init__(self) -> None:
-        sizes = [mb for mb in (self.memory_mb, self.fsize_mb) if mb is not None]
-        if self.timeout_s <= 0 or self.output_bytes < 0 or any(mb <= 0 for mb in sizes):
+        sizes = [n for n in (self.memory_mb, self.fsize_mb, self.processes) if n is not None]
+        if self.timeout_s <= 0 or self.output_bytes < 0 or any(n <= 0 for n in sizes):
             raise ValueError(f"invalid limits: {self}")
 
 
@@ -92,6 +123,9 @@ class RunResult:
     truncated: bool
     max_rss_kb: int
     network_isolated: bool
+    sandboxed: bool = False  # ran inside the sandbox (pid/mount/user namespaces, cgroup)
+    stdout_sha256: str = ""  # of the whole stdout, also the part not kept in ``stdout``
+    stdout_bytes: int = 0
 
     @property
     def ok(self) -> bool:
@@ -129,7 +163,8 @@ def _last_line(text: str) -> str:
 
 
 # -- environment -------------------------------------------------------------------------------
-def _is_secret(name: str) -> bool:
+def is_secret(name: str) -> bool:
+    """Whether an environment variable's name says it holds a credential."""
     upper = name.upper()
     if upper in _NOT_SECRET:
         return False
@@ -143,7 +178,7 @@ def _is_secret(name: str) -> bool:
 
 def scrub_env(env: Mapping[str, str]) -> dict[str, str]:
     """``env`` without every variable whose name looks like it holds a credential."""
-    return {name: value for name, value in env.items() if not _is_secret(name)}
+    return {name: value for name, value in env.items() if not is_secret(name)}
 
 
 def _child_env(extra: Mapping[str, str] | None, inherit: bool) -> dict[str, str]:
@@ -173,7 +208,7 @@ def _check_cpus(cpus: Collection[int] | None) -> frozenset[int] | None:
     return chosen
 
 
-def _rlimits(limits: Limits) -> list[tuple[int, tuple[int, int]]]:
+def _rlimits(limits: Limits, nproc: int | None = None) -> list[tuple[int, tuple[int, int]]]:
     def capped(res: int, mb: int) -> tuple[int, int]:
         # Never ask for more than the current hard limit (only root could raise it).
         want, hard = mb * 1024 * 1024, resource.getrlimit(res)[1]
@@ -186,6 +221,10 @@ def _rlimits(limits: Limits) -> list[tuple[int, tuple[int, int]]]:
         out.append((resource.RLIMIT_AS, capped(resource.RLIMIT_AS, limits.memory_mb)))
     if limits.fsize_mb is not None:
         out.append((resource.RLIMIT_FSIZE, capped(resource.RLIMIT_FSIZE, limits.fsize_mb)))
+    if nproc is not None:  # the fallback where no pids cgroup can be made (binds non-root only)
+        hard = resource.getrlimit(resource.RLIMIT_NPROC)[1]
+        want = nproc if hard == resource.RLIM_INFINITY else min(nproc, hard)
+        out.append((resource.RLIMIT_NPROC, (want, want)))
     return out
 
 
@@ -209,7 +248,12 @@ def _limit_argv(
     prlimit, taskset = shutil.which("prlimit"), shutil.which("taskset")
     if prlimit is None or (cpus is not None and taskset is None):
         return None
-    names = {resource.RLIMIT_CORE: "core", resource.RLIMIT_AS: "as", resource.RLIMIT_FSIZE: "fsize"}
+    names = {
+        resource.RLIMIT_CORE: "core",
+        resource.RLIMIT_AS: "as",
+        resource.RLIMIT_FSIZE: "fsize",
+        resource.RLIMIT_NPROC: "nproc",
+    }
     argv = [prlimit, *(f"--{names[res]}={soft}:{hard}" for res, (soft, hard) in rlimits), "--"]
     if cpus is not None:
         assert taskset is not None
@@ -263,8 +307,11 @@ def run(
     network: bool = False,
     stdin: bytes | None = None,
     inherit_env: bool = True,
+    sandbox: Sandbox | None = None,
 ) -> RunResult:
-    """Run ``cmd`` (a string goes through ``bash -c``) to completion or timeout."""
+    """Run ``cmd`` (a string goes through ``bash -c``) to completion or timeout; with
+    ``sandbox``, inside the sandbox its level asks for (``IsolationUnavailableError`` when
+    it is required and this host cannot provide it)."""
     argv = ("bash", "-c", cmd) if isinstance(cmd, str) else tuple(cmd)
     if not argv:
         raise RunnerError("empty command")
@@ -273,14 +320,61 @@ def run(
         raise RunnerError(f"working directory does not exist: {workdir}")
     child_env = _child_env(env, inherit_env)
     _check_executable(argv[0], workdir, child_env)
-    rlimits, pinned = _rlimits(limits), _check_cpus(cpus)
+    bwrap = sandboxing.resolve(sandbox)
+    group = None
+    if bwrap is not None:
+        # The host's TMPDIR and HOME do not exist inside; the private /tmp serves both.
+        child_env.update(TMPDIR="/tmp", HOME="/tmp")
+        group = cgroups.create(limits.processes, limits.memory_mb)
+    # Without a pids cgroup, RLIMIT_NPROC is the fallback bound on the sandbox's processes.
+    nproc = None
+    if bwrap is not None and (group is None or "pids" not in cgroups.limited_resources()):
+        nproc = limits.processes
+    rlimits, pinned = _rlimits(limits, nproc), _check_cpus(cpus)
     prefix = _limit_argv(rlimits, pinned)
     preexec = _preexec(rlimits, pinned) if prefix is None else None
-    isolated = not network and network_isolation_available()
-    full_argv = isolated_argv(argv, child_env) if isolated else list(argv)
-    full_argv = [*_die_with_parent(), *(prefix or []), *full_argv]
+    if bwrap is not None:
+        assert sandbox is not None
+        isolated = not network
+        full_argv = sandboxing.bwrap_argv(bwrap, sandbox, workdir, argv, network=network)
+    else:
+        isolated = not network and network_isolation_available()
+        full_argv = isolated_argv(argv, child_env) if isolated else list(argv)
+    join = group.join_argv() if group is not None else []
+    full_argv = [*_die_with_parent(), *join, *(prefix or []), *full_argv]
 
     start = time.perf_counter()
+    try:
+        return _run_started(
+            full_argv,
+            argv,
+            workdir,
+            child_env,
+            limits,
+            stdin,
+            preexec,
+            start,
+            isolated=isolated,
+            sandboxed=bwrap is not None,
+        )
+    finally:
+        if group is not None:
+            group.kill_and_remove()
+
+
+def _run_started(
+    full_argv: list[str],
+    argv: tuple[str, ...],
+    workdir: Path,
+    child_env: dict[str, str],
+    limits: Limits,
+    stdin: bytes | None,
+    preexec: Callable[[], None] | None,
+    start: float,
+    *,
+    isolated: bool,
+    sandboxed: bool,
+) -> RunResult:
     try:
         proc = subprocess.Popen(
             full_argv,
@@ -321,6 +415,8 @@ def run(
         _signal_group(proc.pid, signal.SIGKILL)
         _, status, usage = os.wait4(proc.pid, 0)
         proc.returncode = os.waitstatus_to_exitcode(status)
+        if sandboxed:
+            proc.returncode = sandboxing.exit_code(proc.returncode)
 
     # A process that left the group (setsid) may still hold a pipe; don't wait for it forever.
     deadline = time.monotonic() + _DRAIN_S
@@ -339,4 +435,7 @@ def run(
         truncated=bool(out.dropped or err.dropped),
         max_rss_kb=usage.ru_maxrss,
         network_isolated=isolated,
+        sandboxed=sandboxed,
+        stdout_sha256=out.sha256(),
+        stdout_bytes=out.total,
     )

@@ -7,6 +7,7 @@ never fills up and blocks the command. Kept apart from ``run()``: it is the I/O 
 
 from __future__ import annotations
 
+import hashlib
 import os
 import threading
 from typing import IO
@@ -17,7 +18,8 @@ DROPPED_MARK = "[perfagent: "  # starts the line that says how much output was d
 
 class Capture:
     """Drains one pipe in a daemon thread, keeping the first and the last half of ``limit``
-    bytes (errors usually come last) and counting what falls in between."""
+    bytes (errors usually come last) and counting what falls in between. The sha256 and
+    length of the *whole* stream are kept too, so outputs compare in full."""
 
     def __init__(self, stream: IO[bytes], limit: int) -> None:
         self._stream = stream
@@ -26,6 +28,8 @@ class Capture:
         self._head = bytearray()
         self._tail = bytearray()
         self.dropped = 0
+        self.total = 0
+        self._digest = hashlib.sha256()
         self._lock = threading.Lock()
         self.thread = threading.Thread(target=self._drain, name="runner-capture", daemon=True)
         self.thread.start()
@@ -43,6 +47,8 @@ class Capture:
             self._stream.close()
 
     def _keep(self, chunk: bytes) -> None:
+        self._digest.update(chunk)
+        self.total += len(chunk)
         room = self._head_cap - len(self._head)
         if room > 0:
             self._head += chunk[:room]
@@ -52,6 +58,10 @@ class Capture:
         if excess > 0:
             del self._tail[:excess]
             self.dropped += excess
+
+    def sha256(self) -> str:
+        with self._lock:
+            return self._digest.hexdigest()
 
     def text(self) -> str:
         with self._lock:

@@ -96,7 +96,10 @@ def spec(
     out: dict[str, Any] = {"id": task_id, "description": description, "repo": repo, "ref": ref}
     if python:
         out["python"] = python
-    out |= {"setup": setup, "build": build, "workload": workload}
+    out |= {"setup": setup}
+    if setup:  # the importers send what needs an index or a download to setup
+        out["setup_network"] = True
+    out |= {"build": build, "workload": workload}
     out |= {"hidden_workloads": hidden, "tests": tests}
     if expert:
         out["expert"] = expert

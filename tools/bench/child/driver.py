@@ -1,6 +1,11 @@
 """Run one workload in this fresh process and report timings as JSON (stdlib only).
 
-Invoked by perfagent as ``python driver.py SPEC.json`` with the task's interpreter. The spec
+Invoked by perfagent as ``python -s -S driver.py SPEC.json`` with the task's interpreter and
+the variant's import path in ``PERFAGENT_PYTHONPATH`` instead of ``PYTHONPATH``: nothing of the
+tree (no ``sitecustomize.py``, no shadowing module) can run before the driver has taken its
+own copy of the clock functions; ``site`` and then the tree join ``sys.path`` afterwards. The
+report carries the driver's start and end on the system's monotonic clock, which the parent
+checks against the wall time it saw for the process. The spec
 names the workload file, the variant tree, how many timed calls, and where to write results.
 ``python`` workloads define ``setup()`` (optional, untimed, before every call) and
 ``workload()`` (timed). ``gso`` workloads follow GSO's prob_script contract: ``setup()``
@@ -17,12 +22,18 @@ import json
 import os
 import resource
 import sys
-import time
+import time as _time_module
 import traceback
 from pathlib import Path
-from types import ModuleType
+from types import ModuleType, SimpleNamespace
 from typing import Any
 
+# A snapshot of the ``time`` module taken before any code of the tree can run: patching the
+# real module later (a sitecustomize, a helper the workload imports) cannot reach it.
+time = SimpleNamespace(
+    **{name: getattr(_time_module, name) for name in dir(_time_module) if not name.startswith("_")}
+)
+_STARTED_NS = time.monotonic_ns()
 _HERE = Path(__file__).resolve().parent
 
 
@@ -132,11 +143,22 @@ def _run_gso(module: ModuleType, spec: dict[str, Any], report: dict[str, Any]) -
             report["equivalence_failure"] = str(exc)[:2000] or "check_equivalence failed"
 
 
+def _join_environment() -> None:
+    """Now that the clock is ours: the venv's site-packages (``site``, skipped by ``-S``),
+    then the variant's tree ahead of them, as ``PYTHONPATH`` would have put it."""
+    import site
+
+    site.main()
+    tree_path = os.environ.get("PERFAGENT_PYTHONPATH", "")
+    sys.path[:0] = [p for p in tree_path.split(os.pathsep) if p]
+
+
 def main() -> int:
     spec = json.loads(Path(sys.argv[1]).read_text(encoding="utf-8"))
     tree = Path(spec["tree"]).resolve()
     # The driver's own folder must not shadow the project's modules.
     sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
+    _join_environment()
     canonical = _load(_HERE / "_perfagent_canonical.py", "_perfagent_canonical")
     report: dict[str, Any] = {
         "times_ns": [],
@@ -156,6 +178,7 @@ def main() -> int:
         report["error"] = _error(exc, canonical)
     report["foreign_imports"] = _foreign_imports(tree, {"_perfagent_workload"})
     report["max_rss_kb"] = _peak_rss_kb()
+    report["clock"] = {"start_ns": _STARTED_NS, "end_ns": time.monotonic_ns()}
     Path(spec["report"]).write_text(json.dumps(report), encoding="utf-8")
     return 0
 
