@@ -14,6 +14,7 @@ from typing import Any
 
 from perfagent.agent.models.base import ChatModel
 from perfagent.agent.proposers.base import Proposer
+from perfagent.agent.workspaces import RunWorkspaces
 from perfagent.tools.bench.session import SessionConfig
 
 # A quick screen: few runs, visible workload only; it only has to catch clear losers.
@@ -46,6 +47,8 @@ class RunContext:
     progress: Callable[[str], None] = lambda _msg: None
     workdir_parent: Path | None = None
     started: float = field(default_factory=time.monotonic)
+    # The run's workspace (clone, venv, trees), made by the first node that needs it.
+    workspaces: RunWorkspaces = field(default_factory=RunWorkspaces)
 
     def settings_json(self) -> dict[str, Any]:
         return {

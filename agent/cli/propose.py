@@ -14,7 +14,7 @@ from rich.table import Table
 from perfagent.agent.cli.render import make_console
 from perfagent.agent.proposers.rules import RULES_TOP, combine, propose, targets_from
 from perfagent.agent.types import Candidate
-from perfagent.tools.edit.paths import default_protected
+from perfagent.tools.edit.paths import protected_patterns
 from perfagent.tools.profile import profile_task
 from perfagent.tools.taskspec import load_task
 from perfagent.tools.workspace import Workspace
@@ -53,13 +53,12 @@ def propose_command(
     err = Console(stderr=True)
     with err.status("profiling…"):
         profile = profile_task(task, runs=2)
-    workload_files = [w.file for w in task.workloads() if w.file]
     with Workspace(task.repo_location(), task.spec.ref) as ws:
         targets = targets_from(
             profile.hotspots,
             task.spec.targets,
             ws.base_tree,
-            protected=default_protected(workload_files),
+            protected=protected_patterns(task),
             top=top,
         )
         candidates = propose(ws.base_tree, targets, list(rules) or None)

@@ -16,6 +16,7 @@ from perfagent.tools import runner
 from perfagent.tools.bench import instructions, stats
 from perfagent.tools.bench.session import SessionConfig, SessionResult, run_session
 from perfagent.tools.bench.workloads import Metric, Sample, Variant, WorkloadRunner
+from perfagent.tools.edit.paths import is_protected, protected_patterns
 from perfagent.tools.errors import BaselineError, MeasurementError, TaskSpecError
 from perfagent.tools.lab.outputs import OutputTracker
 from perfagent.tools.lab.prepared import PreparedTask, prepare_task, task_limits
@@ -129,16 +130,10 @@ def _make_variants(
 
 def _protected_path_flags(task: Task, prep: PreparedTask, tree: Path) -> list[str]:
     changed = [line[6:] for line in prep.diff(tree).splitlines() if line.startswith("+++ b/")]
-    workload_files = {w.file for w in task.workloads() if w.file}
-    touched = [
-        p
-        for p in changed
-        if p in workload_files
-        or "test" in Path(p).parts[0].lower()
-        or Path(p).name.startswith("test_")
-        or Path(p).name.endswith("_test.py")
+    patterns = protected_patterns(task)
+    return [
+        f"candidate modifies a protected file: {p}" for p in changed if is_protected(p, patterns)
     ]
-    return [f"candidate modifies a protected file: {p}" for p in touched]
 
 
 def run_tests(

@@ -16,8 +16,9 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import git
 
@@ -49,6 +50,9 @@ class PreparationCounts:
     tests_run: int = 0
     tests_reused: int = 0
     seconds: float = 0.0  # clone, venv, setup, trees and builds
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
 
 
 @dataclass
