@@ -13,6 +13,7 @@ from typing import Any
 
 from perfagent.agent.models.base import ChatModel
 from perfagent.agent.proposers.base import Proposer
+from perfagent.agent.workspaces import RunWorkspaces
 from perfagent.tools.bench.session import SessionConfig
 from perfagent.tools.progress import Progress, ignore
 
@@ -46,6 +47,8 @@ class RunContext:
     progress: Progress = ignore
     workdir_parent: Path | None = None
     started: float = field(default_factory=time.monotonic)
+    # The run's workspace (clone, venv, trees), made by the first node that needs it.
+    workspaces: RunWorkspaces = field(default_factory=RunWorkspaces)
 
     def settings_json(self) -> dict[str, Any]:
         return {

@@ -32,6 +32,7 @@ from perfagent.agent.nodes import (
 )
 from perfagent.agent.nodes._common import budget_stop
 from perfagent.agent.state import AgentState
+from perfagent.agent.types import Stage
 
 
 def _next_candidate(
@@ -43,11 +44,17 @@ def _next_candidate(
     return "decide"
 
 
+def passed(state: AgentState, stage: Stage) -> bool:
+    """Did the candidate just evaluated pass ``stage``? (Its record says; not its queue.)"""
+    cid = state.get("evaluated")
+    record = state.get("candidates", {}).get(cid) if cid else None
+    return record is not None and record["outcome"] == "pending" and record["stage"] == stage
+
+
 def _after_check(
     state: AgentState, *, runtime: Runtime[RunContext]
 ) -> Literal["screen", "check", "decide"]:
-    head = state.get("pending", [None])[0] if state.get("pending") else None
-    if head is not None and state["candidates"][head].get("stage") == "static":
+    if passed(state, "static"):
         return "screen"
     return _next_candidate(state, runtime=runtime)
 
@@ -55,8 +62,7 @@ def _after_check(
 def _after_screen(
     state: AgentState, *, runtime: Runtime[RunContext]
 ) -> Literal["verdict", "check", "decide"]:
-    head = state.get("pending", [None])[0] if state.get("pending") else None
-    if head is not None and state["candidates"][head].get("stage") == "screen":
+    if passed(state, "screen"):
         return "verdict"
     return _next_candidate(state, runtime=runtime)
 

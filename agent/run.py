@@ -111,6 +111,9 @@ def run_graph(ctx: RunContext, *, resume: bool = False) -> dict[str, Any]:
                 "wall_s": time.monotonic() - started,
                 "trajectory_writes_s": writing,
                 "resumed": resume,
+                # clones, setups, trees, builds, tests run and reused (this process only)
+                "workspace": ctx.workspaces.counts(ctx.run_id),
             }
             write_trajectory(trajectory_path(ctx, state), doc)
+            ctx.workspaces.close(ctx.run_id)
     return doc

@@ -36,6 +36,7 @@ class AgentState(TypedDict, total=False):
     calls: Annotated[list[dict[str, Any]], operator.add]  # ModelCall.to_json() + round
     candidates: Annotated[dict[str, dict[str, Any]], merge_by_id]
     pending: list[str]  # candidate ids of this round still to evaluate, in order
+    evaluated: str | None  # the candidate the last check / screen / verdict judged
     measurements: Annotated[list[dict[str, Any]], operator.add]  # {kind, candidate, report}
     timings: Annotated[list[dict[str, Any]], operator.add]  # {node, round, wall_s, ...}
     stop_reason: str | None

@@ -8,7 +8,6 @@ repository is only read.
 from __future__ import annotations
 
 import re
-import tempfile
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +18,7 @@ import yaml
 
 from perfagent.tools.errors import TaskSpecError, WorkspaceError
 from perfagent.tools.taskspec import load_task
+from perfagent.tools.workspace import MirrorCache
 
 _URL = re.compile(r"^(https?://|git://|ssh://|file://|git@[^:]+:)")
 GIT_TIMEOUT_S = 600
@@ -67,8 +67,12 @@ def resolve_target(target: str, options: TargetOptions, out_dir: Path) -> Path:
 def _read_config(pyproject: Path) -> dict[str, Any]:
     if not pyproject.is_file():
         return {}
+    return _config_of(pyproject.read_text(encoding="utf-8"), str(pyproject))
+
+
+def _config_of(text: str, pyproject: str) -> dict[str, Any]:
     try:
-        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise TaskSpecError(f"{pyproject}: not valid TOML ({exc})") from exc
     config = data.get("tool", {}).get("perfagent", {})
@@ -78,14 +82,17 @@ def _read_config(pyproject: Path) -> dict[str, Any]:
 
 
 def _remote_config(url: str, ref: str | None) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory(prefix="perfagent-target-") as scratch:
-        try:
-            repo = git.Repo.clone_from(url, scratch, kill_after_timeout=GIT_TIMEOUT_S)
-            if ref:
-                repo.git.checkout(ref, kill_after_timeout=GIT_TIMEOUT_S)
-        except git.GitCommandError as exc:
-            raise WorkspaceError(f"cannot clone {url}: {str(exc).splitlines()[0]}") from exc
-        return _read_config(Path(scratch) / "pyproject.toml")
+    """``[tool.perfagent]`` of a git URL, read from the machine's mirror (no checkout)."""
+    repo = git.Repo(MirrorCache().mirror_for(url, ref or "HEAD"))
+    try:
+        commit = repo.git.rev_parse("--verify", f"{ref or 'HEAD'}^{{commit}}")
+    except git.GitCommandError as exc:
+        raise WorkspaceError(f"{url}: ref {ref or 'HEAD'!r} not found") from exc
+    try:
+        text = repo.git.show(f"{commit}:pyproject.toml", kill_after_timeout=GIT_TIMEOUT_S)
+    except git.GitCommandError:
+        return {}  # no pyproject.toml at that commit
+    return _config_of(text, f"{url}@{commit[:12]}:pyproject.toml")
 
 
 _KEYS = {"workload", "hidden_workloads", "tests", "setup", "build", "targets", "expert", "ref"}

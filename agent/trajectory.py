@@ -9,6 +9,7 @@ import importlib.metadata
 import json
 import os
 import sys
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -78,19 +79,24 @@ def _rounds(state: AgentState) -> list[dict[str, Any]]:
 
 
 def round_timing(state: AgentState, number: int) -> dict[str, float]:
-    """Where a round's wall time went; ``overhead_s`` is what is neither the lab's sessions and
-    profiler runs nor the model (workspaces, venvs, builds, tests, git, the agent itself)."""
-    entries = [t for t in state.get("timings", []) if t.get("round") == number]
+    """Where a round's wall time went (see ``timing_split``)."""
+    return timing_split(
+        [t for t in state.get("timings", []) if t.get("round") == number],
+        [m for m in state.get("measurements", []) if m.get("round") == number],
+    )
+
+
+def timing_split(
+    timings: Iterable[Mapping[str, Any]], measurements: Iterable[Mapping[str, Any]]
+) -> dict[str, float]:
+    """Wall time split into the lab's sessions, profiler runs, the model and ``overhead_s``:
+    what is none of them (workspaces, venvs, builds, tests, git, the agent itself)."""
+    entries = list(timings)
     total = {
         key: sum(float(t.get(key, 0.0)) for t in entries)
-        for key in ("wall_s", "measure_s", "profile_s", "model_s")
+        for key in ("wall_s", "measure_s", "profile_s", "model_s", "prepare_s")
     }
-    sessions = sum(
-        float(w["elapsed_s"])
-        for m in state.get("measurements", [])
-        if m.get("round") == number
-        for w in m["report"]["workloads"]
-    )
+    sessions = sum(float(w["elapsed_s"]) for m in measurements for w in m["report"]["workloads"])
     total["session_s"] = sessions
     total["overhead_s"] = total["wall_s"] - sessions - total["profile_s"] - total["model_s"]
     return total

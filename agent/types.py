@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Literal
+
+# Where a candidate is in propose → check → screen → verdict, and what became of it. Routers
+# and reports read these fields; nothing downstream parses a reason's text.
+Stage = Literal["proposed", "static", "screen", "verdict"]
+Outcome = Literal["pending", "rejected", "faster", "accepted", "superseded", "skipped"]
+# Why a rejected candidate was rejected: it did not apply or run, the guard refused it, its
+# tests failed, its outputs differ, or it was measured and not (clearly) faster.
+Rejection = Literal["unusable", "guard", "tests", "outputs", "speed"]
 
 
 @dataclass(frozen=True)

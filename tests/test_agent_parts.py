@@ -11,12 +11,12 @@ from langgraph.runtime import Runtime
 
 from perfagent.agent.cli.optimize import parse_target
 from perfagent.agent.context import Budgets, RunContext
-from perfagent.agent.graph import build_graph
+from perfagent.agent.graph import build_graph, passed
 from perfagent.agent.nodes import decide
 from perfagent.agent.nodes.evaluation import base_key, known_tests
 from perfagent.agent.prompts.judge import parse_judgement
 from perfagent.agent.proposers.rules import RuleProposer
-from perfagent.agent.state import merge_by_id
+from perfagent.agent.state import AgentState, merge_by_id
 from perfagent.agent.target import TargetOptions, resolve_target
 from perfagent.tools.errors import TaskSpecError, WorkspaceError
 from perfagent.tools.lab.report import TestResult
@@ -222,3 +222,33 @@ def test_sessions_reuse_only_test_results_of_the_same_trees() -> None:
     assert base_key(state) != original
     assert known_tests(state, "c3", "screen") == {}
     assert known_tests(state, "c1", "verdict") == {}
+
+
+def test_routers_read_the_evaluated_record_not_the_next_in_queue() -> None:
+    """After a check, the candidate just checked decides the route. The next pending one may
+    carry any stage (here "static", left from an earlier pass): it is not consulted."""
+    rejected: AgentState = {
+        "evaluated": "r1-a",
+        "pending": ["r1-b"],
+        "candidates": {
+            "r1-a": {"stage": "static", "outcome": "rejected", "rejected_for": "guard"},
+            "r1-b": {"stage": "static", "outcome": "pending"},
+        },
+    }
+    assert not passed(rejected, "static")
+    kept: AgentState = {
+        "evaluated": "r1-a",
+        "pending": ["r1-a", "r1-b"],
+        "candidates": {
+            "r1-a": {"stage": "static", "outcome": "pending"},
+            "r1-b": {"stage": "proposed", "outcome": "pending"},
+        },
+    }
+    assert passed(kept, "static")
+    assert not passed(kept, "screen")
+    screened: AgentState = {
+        **kept,
+        "candidates": {**kept["candidates"], "r1-a": {"stage": "screen", "outcome": "pending"}},
+    }
+    assert passed(screened, "screen")
+    assert not passed({}, "static")

@@ -29,6 +29,7 @@ from perfagent.agent.batch.runner import check_batch_file, plan
 from perfagent.agent.batch.summary import render_html, share_plot
 from perfagent.agent.cli import main
 from perfagent.agent.cli.batch import batch_command
+from perfagent.tools.workspace import MirrorCache
 from tests.conftest import FAST_MODULE, ROOT, SLOW_MODULE, TEST_FILE, WORKLOAD, unified_diff
 from tests.test_agent_loop import GOOD
 
@@ -416,3 +417,45 @@ def test_an_interrupted_local_batch_stops_its_runs_now(tmp_path: Path) -> None:
     outcomes.close()  # what Ctrl-C does to the consumer: the generator's finally runs
     assert time.monotonic() - started < 20  # job 1 was ended, not waited for
     assert not Path(jobs[2].marker).exists()  # and the queued job never started
+
+
+@pytest.mark.slow
+def test_a_batch_of_url_tasks_clones_their_repository_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Four tasks whose repo is one git URL, two local workers: the network clone happens
+    once (the mirror cache's log), and each run clones from the mirror and sets up once."""
+    (tmp_path / "tmp").mkdir()
+    monkeypatch.setenv("TMPDIR", str(tmp_path / "tmp"))
+    monkeypatch.setenv("PERFAGENT_CACHE_DIR", str(tmp_path / "cache"))
+    project = write_task(tmp_path / "src", "src").parent / "proj"
+    for command in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "base"]):
+        subprocess.run(
+            ["git", "-c", "user.name=t", "-c", "user.email=t@t", *command], cwd=project, check=True
+        )
+    origin = tmp_path / "origin.git"
+    subprocess.run(["git", "clone", "-q", "--bare", str(project), str(origin)], check=True)
+    script = tmp_path / "script.json"
+    script.write_text(json.dumps([GOOD]))
+    tasks = []
+    for n in range(4):
+        task = write_task(tmp_path / f"t{n}", f"url-{n}")
+        spec = yaml.safe_load(task.read_text())
+        task.write_text(yaml.safe_dump({**spec, "repo": origin.as_uri()}))
+        tasks.append(str(task))
+    out = tmp_path / "out"
+    args = [
+        "batch", *tasks, "--model", f"fake:{script}", "--max-iterations", "1",
+        "--candidates", "1", "--no-judge", "--no-expert", "--max-runs", "12",
+        "--workers", "2", "--out", str(out), "--json",
+    ]  # fmt: skip
+    result = invoke(args)
+    assert {r["status"] for r in result["rows"]} == {"done"}
+    assert len({r["worker"] for r in result["rows"]}) == 2
+    events = MirrorCache(tmp_path / "cache" / "mirrors").events()
+    assert [e.action for e in events].count("clone") == 1
+    assert {e.url for e in events} == {origin.as_uri()}
+    for n in range(4):
+        doc = json.loads((out / "runs" / f"url-{n}" / "run-0" / f"url-{n}.traj.json").read_text())
+        counts = doc["driver"]["workspace"]
+        assert (counts["clones"], counts["setups"]) == (1, 1)

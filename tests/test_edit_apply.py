@@ -87,7 +87,8 @@ def test_search_replace_applies_and_reports(repo: Path) -> None:
     assert [(a.block, a.path, a.how, a.line) for a in outcome.applied] == [
         (1, "pkg/calc.py", "exact", 3)
     ]
-    assert outcome.diff.startswith("--- a/pkg/calc.py\n+++ b/pkg/calc.py\n@@ -1,9 +1,6 @@\n")
+    header = "diff --git a/pkg/calc.py b/pkg/calc.py\n--- a/pkg/calc.py\n+++ b/pkg/calc.py\n"
+    assert outcome.diff.startswith(header + "@@ -1,9 +1,6 @@\n")
     assert "-    values = []\n" in outcome.diff and "+    return sum(i * i" in outcome.diff
 
 
@@ -110,7 +111,8 @@ def test_empty_search_creates_a_new_file(repo: Path) -> None:
     assert (repo / "pkg/fast.py").read_text() == "def f():\n    return 1\n"
     assert outcome.created_files == ("pkg/fast.py",)
     assert outcome.applied[0].how == "create"
-    assert outcome.diff.startswith("--- /dev/null\n+++ b/pkg/fast.py\n")
+    header = "diff --git a/pkg/fast.py b/pkg/fast.py\nnew file mode 100644\n"
+    assert outcome.diff.startswith(header + "--- /dev/null\n+++ b/pkg/fast.py\n")
 
 
 def test_empty_search_appends_to_an_existing_file(repo: Path) -> None:

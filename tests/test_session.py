@@ -88,3 +88,16 @@ def test_aa_false_accepts_are_rare() -> None:
         )
         faster += result.comparisons["same"].verdict == "faster"
     assert faster <= 2
+
+
+def test_a_crashing_variant_is_named_in_a_field() -> None:
+    """Callers decide who failed from ``variant``, never from the message's text."""
+
+    def run_one(name: str) -> Sample:
+        if name == "candidate":
+            return Sample(name, 0.0, error="base: a message that starts like base's")
+        return Sample(name, 1.0)
+
+    with pytest.raises(MeasurementError) as info:
+        run_session(run_one, "base", ["candidate"], SessionConfig(min_runs=3, seed=0))
+    assert info.value.variant == "candidate"

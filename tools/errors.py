@@ -28,4 +28,9 @@ class BaselineError(PerfagentError):
 
 
 class MeasurementError(PerfagentError):
-    """A workload run failed in a way that makes a measurement impossible."""
+    """A workload run failed in a way that makes a measurement impossible; ``variant`` names
+    the variant whose run failed, when one did (callers decide on it, never on the text)."""
+
+    def __init__(self, message: str, *, variant: str | None = None) -> None:
+        super().__init__(message)
+        self.variant = variant

@@ -217,6 +217,8 @@ class BatchMetrics:
     mean_wall_per_run: float | None
     mean_wall_per_task: float | None  # summed over a task's runs, averaged over tasks
     per_task: list[TaskSummary]
+    # Σ over runs of each part of the wall time: sessions, profiler, model, overhead (other)
+    time_split: dict[str, float] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -241,6 +243,7 @@ class BatchMetrics:
             "mean_wall_per_run": self.mean_wall_per_run,
             "mean_wall_per_task": self.mean_wall_per_task,
             "per_task": [vars(t) for t in self.per_task],
+            "time_split": self.time_split,
         }
 
 
@@ -289,4 +292,11 @@ def compute(rows: Iterable[Row], tasks: Sequence[str], k: int) -> BatchMetrics:
             [sum(float(r.get("wall_s") or 0.0) for r in runs) for runs in with_runs]
         ),
         per_task=[_task_summary(t, runs) for t, runs in grouped.items()],
+        time_split=time_split(flat),
     )
+
+
+def time_split(rows: Iterable[Row]) -> dict[str, float]:
+    """The runs' wall time summed, and its parts (rows without a split count as wall only)."""
+    keys = ("wall_s", "session_s", "profile_s", "model_s", "overhead_s")
+    return {key: sum(float((r.get("timing") or {}).get(key) or 0.0) for r in rows) for key in keys}

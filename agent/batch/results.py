@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from perfagent.agent.batch.metrics import delta_from_ci, swe_perf_delta
-from perfagent.agent.trajectory import verdict_facts
+from perfagent.agent.trajectory import timing_split, verdict_facts
 
 RESULTS = "results.jsonl"
 ORACLE = "oracle.jsonl"
@@ -130,6 +130,8 @@ def row_from_trajectory(
         "calls": int((doc.get("usage") or {}).get("calls") or 0),
         # The run's own clock: its nodes' wall time, summed over resumed attempts.
         "wall_s": sum(float(t.get("wall_s") or 0.0) for t in doc.get("timings") or []),
+        # Where it went: sessions, profiler, model, and the driver's own overhead.
+        "timing": timing_split(doc.get("timings") or [], doc.get("measurements") or []),
         "trajectory": str(trajectory),
         "error": error if error is not None else doc.get("error"),
         "finished": now(),

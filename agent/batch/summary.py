@@ -72,6 +72,18 @@ def _num(value: Any, fmt: str = "{:.3f}") -> str:
     return fmt.format(value) if isinstance(value, int | float) else DASH
 
 
+def _overhead(split: Mapping[str, float]) -> str:
+    """The driver's own share of the runs' wall time, with where the rest went."""
+    wall = split.get("wall_s") or 0.0
+    if wall <= 0:
+        return DASH
+    parts = ", ".join(
+        f"{name} {seconds(split.get(key))}"
+        for name, key in (("measure", "session_s"), ("profile", "profile_s"), ("model", "model_s"))
+    )
+    return f"{share(split.get('overhead_s', 0.0) / wall)} of {seconds(wall)} ({parts})"
+
+
 def cards(m: BatchMetrics) -> list[tuple[str, str]]:
     out = [
         (f"Opt@{m.k}", share(m.opt_at_k)),
@@ -83,6 +95,7 @@ def cards(m: BatchMetrics) -> list[tuple[str, str]]:
         ("cost / task", _num(m.mean_cost_per_task, "${:.4f}")),
         ("time / task", seconds(m.mean_wall_per_task)),
         ("time / run", seconds(m.mean_wall_per_run)),
+        ("overhead (other / wall)", _overhead(m.time_split)),
         ("runs", f"{m.done} done, {m.failed} failed of {m.tasks * m.k}"),
     ]
     return out

@@ -51,7 +51,7 @@ def propose_command(
     """Profile TASK_FILE and list the built-in rules' rewrites of its hot functions."""
     from perfagent.agent.cli.render import make_console
     from perfagent.agent.proposers.rules import combine, propose, targets_from
-    from perfagent.tools.edit.paths import default_protected
+    from perfagent.tools.edit.paths import protected_patterns
     from perfagent.tools.profile import profile_task
     from perfagent.tools.taskspec import load_task
     from perfagent.tools.workspace import Workspace
@@ -59,13 +59,12 @@ def propose_command(
     task = load_task(task_file)
     with ProgressDisplay("propose") as show:
         profile = profile_task(task, runs=2, progress=show.texts("profile"))
-    workload_files = [w.file for w in task.workloads() if w.file]
     with Workspace(task.repo_location(), task.spec.ref) as ws:
         targets = targets_from(
             profile.hotspots,
             task.spec.targets,
             ws.base_tree,
-            protected=default_protected(workload_files),
+            protected=protected_patterns(task),
             top=top,
         )
         candidates = propose(ws.base_tree, targets, list(rules) or None)

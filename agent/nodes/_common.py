@@ -1,11 +1,10 @@
-"""Shared pieces of the nodes: timing, the task, the baseline tree, candidate records."""
+"""Shared pieces of the nodes: timing, the task, the run's workspace, candidate records."""
 
 from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -14,8 +13,9 @@ from langgraph.runtime import Runtime
 from perfagent.agent.context import RunContext
 from perfagent.agent.proposers.base import Attempt
 from perfagent.agent.state import AgentState
+from perfagent.agent.types import Rejection, Stage
+from perfagent.tools.lab.prepared import PreparedTask
 from perfagent.tools.taskspec import Task, load_task
-from perfagent.tools.workspace import Workspace
 
 Update = dict[str, Any]
 
@@ -32,12 +32,15 @@ def timed(name: str) -> Callable[[Node], Node]:
         @functools.wraps(node)
         def run(state: AgentState, *, runtime: Runtime[RunContext]) -> Update:
             started = time.monotonic()
+            run_id = run_id_of(state, runtime.context)
+            preparing = runtime.context.workspaces.seconds(run_id)
             update = node(state, runtime=runtime)
             parts = update.pop("_timing", {})
             entry = {
                 "node": name,
                 "round": state.get("round", 0),
                 "wall_s": time.monotonic() - started,
+                "prepare_s": runtime.context.workspaces.seconds(run_id) - preparing,
                 **parts,
             }
             return {**update, "timings": [entry]}
@@ -51,13 +54,20 @@ def task_of(state: AgentState) -> Task:
     return load_task(state["task_file"])
 
 
-@contextmanager
-def baseline_tree(task: Task, state: AgentState, ctx: RunContext) -> Iterator[Path]:
-    """A private tree of the task's base with the kept edits applied; removed afterwards."""
-    with Workspace(task.repo_location(), task.spec.ref, parent=ctx.workdir_parent) as ws:
-        if state.get("baseline_patch"):
-            ws.apply_patch(ws.base_tree, state["baseline_patch"], label="kept edits")
-        yield ws.base_tree
+def run_id_of(state: AgentState, ctx: RunContext) -> str:
+    return state.get("run_id") or ctx.run_id
+
+
+def prepared(state: AgentState, ctx: RunContext) -> PreparedTask:
+    """The run's one workspace (made on first use, also after a resume)."""
+    return ctx.workspaces.of(
+        run_id_of(state, ctx), task_of(state), workdir_parent=ctx.workdir_parent, say=ctx.progress
+    )
+
+
+def base_tree(state: AgentState, ctx: RunContext) -> Path:
+    """The run's base: the task's base with the kept edits (one tree, kept across nodes)."""
+    return prepared(state, ctx).tree([("kept edits", state.get("baseline_patch") or "")])
 
 
 def elapsed(state: AgentState) -> float:
@@ -94,15 +104,23 @@ def history(state: AgentState) -> tuple[Attempt, ...]:
                 reason=record.get("reason", ""),
                 diff=record["diff"],
                 speedup=record.get("speedup"),
+                verdict=record.get("verdict"),
+                rejected_for=record.get("rejected_for"),
             )
         )
     return tuple(attempts)
 
 
-def reject(candidate_id: str, stage: str, reason: str, **facts: Any) -> Update:
+def reject(candidate_id: str, stage: Stage, why: Rejection, reason: str, **facts: Any) -> Update:
     return {
         "candidates": {
-            candidate_id: {"outcome": "rejected", "stage": stage, "reason": reason, **facts}
+            candidate_id: {
+                "outcome": "rejected",
+                "stage": stage,
+                "rejected_for": why,
+                "reason": reason,
+                **facts,
+            }
         }
     }
 

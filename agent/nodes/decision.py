@@ -5,20 +5,22 @@ from __future__ import annotations
 from langgraph.runtime import Runtime
 
 from perfagent.agent.context import RunContext
-from perfagent.agent.nodes._common import Update, budget_stop, task_of, timed
+from perfagent.agent.nodes._common import Update, base_tree, budget_stop, prepared, timed
 from perfagent.agent.state import AgentState
 from perfagent.tools.progress import StageStarted
-from perfagent.tools.workspace import Workspace
 
 
-def _combined_patch(state: AgentState, ctx: RunContext, diff: str) -> str:
-    """The kept edits plus ``diff``, as one diff against the task's base."""
-    task = task_of(state)
-    with Workspace(task.repo_location(), task.spec.ref, parent=ctx.workdir_parent) as ws:
-        if state.get("baseline_patch"):
-            ws.apply_patch(ws.base_tree, state["baseline_patch"], label="kept edits")
-        ws.apply_patch(ws.base_tree, diff, label="accepted candidate")
-        return ws.diff(ws.base_tree)
+def _keep(state: AgentState, ctx: RunContext, diff: str) -> str:
+    """The kept edits plus ``diff`` as one diff against the task's base. The candidate's tree
+    becomes the next round's base tree; the round's other trees are removed."""
+    prep = prepared(state, ctx)
+    tree = prep.tree(
+        [("kept edits", state.get("baseline_patch") or ""), ("accepted candidate", diff)]
+    )
+    combined = prep.diff(tree)
+    prep.alias(tree, [combined])
+    prep.keep_only([tree, prep.repo_dir])
+    return combined
 
 
 @timed("decide")
@@ -45,13 +47,15 @@ def decide(state: AgentState, *, runtime: Runtime[RunContext]) -> Update:
                 "outcome": "superseded",
                 "reason": f"faster, but {best['id']} was faster ({best['speedup']:.3f}×)",
             }
-        update["baseline_patch"] = _combined_patch(state, ctx, best["diff"])
+        update["baseline_patch"] = _keep(state, ctx, best["diff"])
         update["accepted"] = [*state.get("accepted", []), best["id"]]
         update["estimated_speedup"] = state.get("estimated_speedup", 1.0) * float(best["speedup"])
         ctx.progress(
             StageStarted("decide", f"round {round_}: kept {best['id']} ({best['speedup']:.3f}×)")
         )
     else:
+        prep = prepared(state, ctx)
+        prep.keep_only([base_tree(state, ctx), prep.repo_dir])
         ctx.progress(StageStarted("decide", f"round {round_}: nothing kept"))
     without_gain = 0 if gain else state.get("rounds_without_gain", 0) + 1
     update["rounds_without_gain"] = without_gain

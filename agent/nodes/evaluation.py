@@ -7,14 +7,23 @@ that rejects a candidate pops it from ``pending`` and records why.
 from __future__ import annotations
 
 import hashlib
-from typing import Any
+from typing import Any, Literal
 
 from langgraph.runtime import Runtime
 
 from perfagent.agent.context import RunContext
-from perfagent.agent.nodes._common import Update, after, baseline_tree, reject, task_of, timed
-from perfagent.agent.nodes.proposing import protected_patterns
+from perfagent.agent.nodes._common import (
+    Update,
+    after,
+    base_tree,
+    prepared,
+    reject,
+    task_of,
+    timed,
+)
 from perfagent.agent.state import AgentState
+from perfagent.agent.types import Rejection
+from perfagent.tools.edit.paths import protected_patterns
 from perfagent.tools.errors import BaselineError, PerfagentError
 from perfagent.tools.guard import check_candidate
 from perfagent.tools.lab import MeasureOptions, MeasureReport, measure
@@ -47,19 +56,20 @@ def check(state: AgentState, *, runtime: Runtime[RunContext]) -> Update:
             f"{cid}: checking {record['qualname']} ({record.get('rule_id') or record['source']})",
         )
     )
-    with baseline_tree(task, state, ctx) as tree:
-        result = check_candidate(
-            tree,
-            record["diff"],
-            protected=protected_patterns(state),
-            workload_sources=_workload_sources(task, tree),
-        )
+    tree = base_tree(state, ctx)
+    result = check_candidate(
+        tree,
+        record["diff"],
+        protected=protected_patterns(task),
+        workload_sources=_workload_sources(task, tree),
+    )
     if result.rejected:
         return {
-            **reject(cid, "static", result.rejected[0], flags=result.flags),
+            **reject(cid, "static", "guard", result.rejected[0], flags=result.flags),
             "pending": after(state),
+            "evaluated": cid,
         }
-    return {"candidates": {cid: {"stage": "static", "flags": result.flags}}}
+    return {"candidates": {cid: {"stage": "static", "flags": result.flags}}, "evaluated": cid}
 
 
 def base_key(state: AgentState) -> str:
@@ -102,7 +112,7 @@ def _measure(state: AgentState, ctx: RunContext, cid: str, kind: str) -> Measure
         workdir_parent=ctx.workdir_parent,
         known_tests=known_tests(state, cid, kind),
     )
-    return measure(task, options, progress=ctx.progress)
+    return measure(task, options, progress=ctx.progress, prepared=prepared(state, ctx))
 
 
 def _facts(report: MeasureReport) -> dict[str, Any]:
@@ -125,7 +135,7 @@ def _figure(report: MeasureReport) -> str:
     return f"{report.speedup:.3f}× [{lo:.3f}, {hi:.3f}]"
 
 
-def _evaluate(state: AgentState, ctx: RunContext, kind: str) -> Update:
+def _evaluate(state: AgentState, ctx: RunContext, kind: Literal["screen", "verdict"]) -> Update:
     cid = state["pending"][0]
     ctx.progress(
         StageStarted(
@@ -138,8 +148,13 @@ def _evaluate(state: AgentState, ctx: RunContext, kind: str) -> Update:
     except BaselineError:
         raise  # base itself broke: the run cannot judge anything
     except PerfagentError as exc:  # the candidate does not apply, crashes, or imports oddly
-        return {**reject(cid, kind, str(exc)), "pending": after(state)}
+        return {
+            **reject(cid, kind, "unusable", str(exc)),
+            "pending": after(state),
+            "evaluated": cid,
+        }
     update: Update = {
+        "evaluated": cid,
         "measurements": [
             {
                 "kind": kind,
@@ -153,9 +168,10 @@ def _evaluate(state: AgentState, ctx: RunContext, kind: str) -> Update:
     }
     facts = _facts(report)
     flags = list(state["candidates"][cid].get("flags", [])) + report.flags
-    reason = _rejection(report, kind)
-    if reason is not None:
-        update.update(reject(cid, kind, reason, flags=flags, **facts))
+    rejection = _rejection(report, kind)
+    if rejection is not None:
+        why, reason = rejection
+        update.update(reject(cid, kind, why, reason, flags=flags, **facts))
         update["pending"] = after(state)
     elif kind == "screen":
         update["candidates"] = {cid: {"stage": "screen", "flags": flags, **facts}}
@@ -167,9 +183,9 @@ def _evaluate(state: AgentState, ctx: RunContext, kind: str) -> Update:
     return update
 
 
-def _rejection(report: MeasureReport, kind: str) -> str | None:
+def _rejection(report: MeasureReport, kind: str) -> tuple[Rejection, str] | None:
     if report.tests_passed is False:
-        return _failed_test(report)
+        return "tests", _failed_test(report)
     if report.equivalent is False:
         detail = next(
             (
@@ -180,19 +196,21 @@ def _rejection(report: MeasureReport, kind: str) -> str | None:
             ),
             "",
         )
-        return f"outputs differ from base: {detail}".rstrip(": ")
+        return "outputs", f"outputs differ from base: {detail}".rstrip(": ")
     if kind == "screen":
         # Few runs: reject only clear losers; the full verdict judges the rest.
         if report.verdict in ("slower", "same") or report.ci[1] < 1.0:
-            return f"screen: {report.verdict} {_figure(report)}"
+            return "speed", f"screen: {report.verdict} {_figure(report)}"
         return None
     hidden_slower = [
         w.name for w in report.workloads if w.hidden and w.variants["candidate"].verdict == "slower"
     ]
     if hidden_slower:
-        return f"slower on hidden workload {hidden_slower[0]} (faster only where it was shown)"
+        return "speed", (
+            f"slower on hidden workload {hidden_slower[0]} (faster only where it was shown)"
+        )
     if report.verdict != "faster":
-        return f"not faster: {report.verdict} {_figure(report)}"
+        return "speed", f"not faster: {report.verdict} {_figure(report)}"
     return None
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from langgraph.runtime import Runtime
 
 from perfagent.agent.context import RunContext
-from perfagent.agent.nodes._common import Update, task_of, timed
+from perfagent.agent.nodes._common import Update, prepared, task_of, timed
 from perfagent.agent.report import write_reports
 from perfagent.agent.state import AgentState
 from perfagent.agent.trajectory import build_trajectory, trajectory_path, write_trajectory
@@ -54,7 +54,7 @@ def finalize(state: AgentState, *, runtime: Runtime[RunContext]) -> Update:
         session=ctx.verdict,
         workdir_parent=ctx.workdir_parent,
     )
-    report = measure(task, options, progress=ctx.progress)
+    report = measure(task, options, progress=ctx.progress, prepared=prepared(state, ctx))
     data = report.to_json()
     if patch:
         final.update(

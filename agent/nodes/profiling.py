@@ -8,7 +8,7 @@ from typing import Any
 from langgraph.runtime import Runtime
 
 from perfagent.agent.context import RunContext
-from perfagent.agent.nodes._common import Update, task_of, timed
+from perfagent.agent.nodes._common import Update, prepared, task_of, timed
 from perfagent.agent.state import AgentState
 from perfagent.tools.errors import MeasurementError
 from perfagent.tools.profile import Hotspot, Profile, collapsed, profile_task
@@ -46,7 +46,10 @@ def _profile(state: AgentState, ctx: RunContext, label: str | int) -> Update:
     task = task_of(state)
     try:
         profile = profile_task(
-            task, runs=ctx.profile_runs, patch=state.get("baseline_patch") or None
+            task,
+            runs=ctx.profile_runs,
+            patch=state.get("baseline_patch") or None,
+            prepared=prepared(state, ctx),
         )
     except MeasurementError as exc:
         # Code that became too fast to sample is a result, not a failure: record an empty

@@ -8,17 +8,12 @@ from typing import Any
 from langgraph.runtime import Runtime
 
 from perfagent.agent.context import RunContext
-from perfagent.agent.nodes._common import Update, baseline_tree, history, spent, task_of, timed
+from perfagent.agent.nodes._common import Update, base_tree, history, spent, task_of, timed
 from perfagent.agent.nodes.profiling import hotspots_of
 from perfagent.agent.proposers.base import ProposalRequest
 from perfagent.agent.state import AgentState
-from perfagent.tools.edit.paths import default_protected
+from perfagent.tools.edit.paths import protected_patterns
 from perfagent.tools.progress import StageStarted
-
-
-def protected_patterns(state: AgentState) -> tuple[str, ...]:
-    task = task_of(state)
-    return tuple(default_protected([w.file for w in task.workloads() if w.file]))
 
 
 @timed("propose")
@@ -31,21 +26,21 @@ def propose(state: AgentState, *, runtime: Runtime[RunContext]) -> Update:
         StageStarted("propose", f"round {round_}: asking {ctx.proposer_spec} for candidates")
     )
     started = time.monotonic()
-    with baseline_tree(task, state, ctx) as tree:
-        request = ProposalRequest(
-            tree=tree,
-            hotspots=hotspots_of(latest),
-            hints=tuple(task.spec.targets),
-            protected=protected_patterns(state),
-            history=history(state),
-            round=round_,
-            max_candidates=ctx.candidates_per_round,
-            profile_detail=latest,
-            budget_usd=None
-            if ctx.budgets.max_cost is None
-            else max(0.0, ctx.budgets.max_cost - spent(state)),
-        )
-        proposal = ctx.proposer.propose(request)
+    tree = base_tree(state, ctx)
+    request = ProposalRequest(
+        tree=tree,
+        hotspots=hotspots_of(latest),
+        hints=tuple(task.spec.targets),
+        protected=protected_patterns(task),
+        history=history(state),
+        round=round_,
+        max_candidates=ctx.candidates_per_round,
+        profile_detail=latest,
+        budget_usd=None
+        if ctx.budgets.max_cost is None
+        else max(0.0, ctx.budgets.max_cost - spent(state)),
+    )
+    proposal = ctx.proposer.propose(request)
     model_s = sum(call.latency_s for call in proposal.calls)
     tried = {record["diff"] for record in state.get("candidates", {}).values()}
     records: dict[str, dict[str, Any]] = {}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from langgraph.runtime import Runtime
 
 from perfagent.agent.context import RunContext
-from perfagent.agent.nodes._common import Update, task_of, timed
+from perfagent.agent.nodes._common import Update, prepared, task_of, timed
 from perfagent.agent.state import AgentState
 from perfagent.tools.lab.baseline import check_baseline
 from perfagent.tools.progress import StageStarted
@@ -34,5 +34,5 @@ def baseline(state: AgentState, *, runtime: Runtime[RunContext]) -> Update:
     """Base must pass its tests and run every workload; otherwise nothing can be judged."""
     ctx = runtime.context
     ctx.progress(StageStarted("baseline", "baseline: build, tests, one run of each workload"))
-    check = check_baseline(task_of(state), workdir_parent=ctx.workdir_parent)
+    check = check_baseline(task_of(state), prepared=prepared(state, ctx))
     return {"baseline": check.to_json(), "_timing": {"measure_s": check.elapsed_s}}

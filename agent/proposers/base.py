@@ -12,7 +12,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from perfagent.agent.types import Candidate
+from perfagent.agent.types import Candidate, Rejection
+from perfagent.tools.bench.stats import Verdict
 from perfagent.tools.profile import Hotspot
 
 
@@ -27,6 +28,8 @@ class Attempt:
     reason: str  # one line: the test failure, the apply error, "slower 0.91× [0.88, 0.95]"
     diff: str
     speedup: float | None = None
+    verdict: Verdict | None = None  # the measured verdict, when it was measured
+    rejected_for: Rejection | None = None
 
 
 @dataclass(frozen=True)

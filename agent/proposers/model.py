@@ -2,7 +2,7 @@
 
 For every candidate slot it shows the model one hot function (its code, the profile, the
 task's hints, what earlier attempts became), lets it look around with read-only tools, parses
-its answer with ``tools.edit.parse_edits`` and applies it to a scratch copy of the tree. An
+its answer with ``tools.edit.parse_edits`` and applies it as a dry run (the diff, no copy). An
 edit that does not parse or apply is sent back with ``EditError.feedback`` for a bounded
 number of repairs; what still fails becomes one line in ``Proposal.errors``, never an
 exception. The request's tree is only read.
@@ -16,12 +16,8 @@ the round cleanly between calls.
 from __future__ import annotations
 
 import copy
-import shutil
-import tempfile
 import time
 from collections.abc import Callable, Sequence
-from pathlib import Path
-from types import TracebackType
 
 from perfagent.agent.models.base import (
     DEFAULT_MAX_TOKENS,
@@ -33,70 +29,9 @@ from perfagent.agent.models.base import (
 from perfagent.agent.prompts.propose import propose_messages, repair_message, summary_of
 from perfagent.agent.proposers.base import ModelCall, Proposal, ProposalRequest
 from perfagent.agent.proposers.repo_tools import BUDGET_EXHAUSTED, TOOL_SPECS, RepoTools
-from perfagent.agent.proposers.rules import DEFAULT_TOP, Target, file_diff, targets_from
+from perfagent.agent.proposers.rules import DEFAULT_TOP, Target, targets_from
 from perfagent.agent.types import Candidate
-from perfagent.tools.edit import EditError, EditOutcome, apply_edits, function_context, parse_edits
-
-# Not copied into the scratch tree: VCS data, caches, environments, build output (the editor
-# never edits there either) and large files (data, binaries), which no edit targets.
-_SKIP = {
-    ".git", ".hg", ".svn", "__pycache__", ".venv", "venv", ".tox", ".nox", "node_modules",
-    "build", "dist", "site-packages", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".eggs",
-    ".hypothesis",
-}  # fmt: skip
-MAX_COPIED_BYTES = 4 * 1024 * 1024
-
-
-def _ignore(directory: str, names: list[str]) -> set[str]:
-    skipped = {n for n in names if n in _SKIP or n.endswith(".egg-info")}
-    for name in names:
-        path = Path(directory, name)
-        if not path.is_symlink() and path.is_file() and path.stat().st_size > MAX_COPIED_BYTES:
-            skipped.add(name)
-    return skipped
-
-
-class _Scratch:
-    """A copy of the tree that edits are applied to, restored after each candidate."""
-
-    def __init__(self, tree: Path) -> None:
-        self.tree = tree
-        self._dir = Path(tempfile.mkdtemp(prefix="perfagent-scratch-"))
-        self.root = self._dir / "tree"
-        try:
-            shutil.copytree(tree, self.root, symlinks=True, ignore=_ignore)
-        except BaseException:
-            shutil.rmtree(self._dir, ignore_errors=True)
-            raise
-
-    def __enter__(self) -> _Scratch:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        shutil.rmtree(self._dir, ignore_errors=True)
-
-    def diff(self, outcome: EditOutcome) -> str:
-        """The outcome's changes as a patch against the original tree (bytes decoded as they
-        are, so CRLF files keep their line ends)."""
-        parts = []
-        for rel in outcome.changed_files:
-            new = (self.root / rel).read_bytes().decode("utf-8")
-            created = rel in outcome.created_files
-            old = None if created else (self.tree / rel).read_bytes().decode("utf-8")
-            parts.append(file_diff(rel, old, new))
-        return "".join(parts)
-
-    def reset(self, outcome: EditOutcome) -> None:
-        for rel in outcome.changed_files:
-            if rel in outcome.created_files:
-                (self.root / rel).unlink(missing_ok=True)
-            else:
-                shutil.copyfile(self.tree / rel, self.root / rel)
+from perfagent.tools.edit import EditError, apply_edits, function_context, parse_edits
 
 
 class _Stop(Exception):
@@ -149,24 +84,23 @@ class ModelProposer:
             proposal.errors.append("no target: no unprotected hot function and no usable hint")
             return proposal
         earlier: dict[str, list[str]] = {}
-        with _Scratch(request.tree) as scratch:
-            for target, temperature in plan(targets, self.temperatures, request.max_candidates):
-                key = f"{target.file}::{target.qualname}"
-                try:
-                    candidate = self._candidate(
-                        request, target, temperature, earlier.get(key, []), scratch, proposal
-                    )
-                except _Stop as stop:
-                    proposal.errors.append(str(stop))
-                    break
-                if candidate is None:
-                    continue
-                twin = next((c for c in proposal.candidates if c.diff == candidate.diff), None)
-                if twin is not None:
-                    proposal.errors.append(f"{key}: the answer repeats {twin.id}")
-                    continue
-                proposal.candidates.append(candidate)
-                earlier.setdefault(key, []).append(candidate.rationale or "(no summary given)")
+        for target, temperature in plan(targets, self.temperatures, request.max_candidates):
+            key = f"{target.file}::{target.qualname}"
+            try:
+                candidate = self._candidate(
+                    request, target, temperature, earlier.get(key, []), proposal
+                )
+            except _Stop as stop:
+                proposal.errors.append(str(stop))
+                break
+            if candidate is None:
+                continue
+            twin = next((c for c in proposal.candidates if c.diff == candidate.diff), None)
+            if twin is not None:
+                proposal.errors.append(f"{key}: the answer repeats {twin.id}")
+                continue
+            proposal.candidates.append(candidate)
+            earlier.setdefault(key, []).append(candidate.rationale or "(no summary given)")
         return proposal
 
     def _candidate(
@@ -175,7 +109,6 @@ class ModelProposer:
         target: Target,
         temperature: float,
         earlier: Sequence[str],
-        scratch: _Scratch,
         proposal: Proposal,
     ) -> Candidate | None:
         label = f"{target.file}::{target.qualname}"
@@ -225,8 +158,13 @@ class ModelProposer:
                     return None
                 continue
             try:
+                # A dry run on the run's base tree: the outcome holds the diff; nothing is
+                # written, so the tree needs no copy.
                 outcome = apply_edits(
-                    scratch.root, parse_edits(response.text), protected=request.protected
+                    request.tree,
+                    parse_edits(response.text),
+                    protected=request.protected,
+                    write=False,
                 )
             except EditError as exc:
                 if repairs >= self.max_repairs:
@@ -237,14 +175,10 @@ class ModelProposer:
                 purpose = "repair"
                 messages += [response.assistant_message(), repair_message(exc.feedback)]
                 continue
-            try:
-                diff = scratch.diff(outcome)
-            finally:
-                scratch.reset(outcome)
             return Candidate(
                 id=f"model-{request.round}-{len(proposal.candidates) + 1}",
                 source="model",
-                diff=diff,
+                diff=outcome.diff,
                 files=outcome.changed_files,
                 qualname=target.qualname,
                 rationale=summary_of(response.text),

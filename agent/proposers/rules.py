@@ -22,6 +22,7 @@ from pathlib import Path
 
 from perfagent.agent.proposers.base import Attempt, Proposal, ProposalRequest
 from perfagent.agent.types import Candidate
+from perfagent.tools.edit.checks import file_diff
 from perfagent.tools.edit.locate import cached_functions, find_function
 from perfagent.tools.edit.paths import matches_glob
 from perfagent.tools.errors import PerfagentError
@@ -98,25 +99,6 @@ def rewrite_weight(target: Target, old: str, new: str) -> float:
     shares = dict(target.line_shares)
     lines = affected_lines(old, changed_lines(old, new), target.span)
     return min(target.weight, sum(shares.get(line, 0.0) for line in lines))
-
-
-def file_diff(path: str, old: str | None, new: str) -> str:
-    """A git-style unified diff of one file (what ``git apply`` and ``measure`` take);
-    ``old`` None creates the file. Lines without a final newline get git's marker, or the
-    last line would run into the next one."""
-    lines = difflib.unified_diff(
-        (old or "").splitlines(keepends=True),
-        new.splitlines(keepends=True),
-        "/dev/null" if old is None else f"a/{path}",
-        f"b/{path}",
-    )
-    body = "".join(
-        line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines
-    )
-    if not body:
-        return ""
-    mode = "new file mode 100644\n" if old is None else ""
-    return f"diff --git a/{path} b/{path}\n{mode}{body}"
 
 
 def targets_from(
@@ -281,7 +263,7 @@ def _promising(history: Sequence[Attempt]) -> list[Attempt]:
             continue
         if attempt.outcome not in ("screen", "verdict"):
             continue
-        if not any(word in attempt.reason for word in _UNDECIDED):
+        if attempt.rejected_for != "speed" or attempt.verdict not in _UNDECIDED:
             continue
         key = (rule, attempt.qualname)
         if key not in best or speedup > (best[key].speedup or 0.0):

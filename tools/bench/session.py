@@ -77,7 +77,7 @@ def run_session(
         for name in active:
             sample = run_one(name)
             if sample.error is not None:
-                raise MeasurementError(f"{name}: {sample.error}")
+                raise MeasurementError(f"{name}: {sample.error}", variant=name)
             (warmups if warm else samples)[name].append(sample)
         rounds += 1
         measured = len(samples[base])

@@ -316,8 +316,10 @@ def apply_edits(
     *,
     protected: Sequence[str],
     allow_noop: bool = False,
+    write: bool = True,
 ) -> EditOutcome:
-    """Apply ``edits`` to the files under ``repo_root``, all or nothing.
+    """Apply ``edits`` to the files under ``repo_root``, all or nothing; with ``write=False``
+    only the dry run: nothing is written and ``EditOutcome.diff`` holds the change.
 
     ``protected`` holds glob patterns relative to ``repo_root`` (see ``tools.edit.paths``;
     ``default_protected()`` gives the usual set; required, so no caller forgets it).
@@ -368,7 +370,8 @@ def apply_edits(
         )
     notes = list(run.notes)
     notes += [f"{rel}: only whitespace or comments changed" for rel in cosmetic]
-    write_all(root, [(f.rel, f.original, f.text) for f in changed])
+    if write:
+        write_all(root, [(f.rel, f.original, f.text) for f in changed])
     return EditOutcome(
         applied=tuple(run.applied),
         changed_files=tuple(f.rel for f in changed),

@@ -79,18 +79,32 @@ def formatting_only(old: str, new: str, filename: str) -> bool:
     return "".join(old.split()) == "".join(new.split())
 
 
+def file_diff(path: str, old: str | None, new: str) -> str:
+    """The one diff writer: a git-style unified diff of one file (what ``git apply`` and
+    ``measure`` take); ``old`` None creates the file. Lines without a final newline get git's
+    marker, or the last line would run into the next one."""
+    lines = difflib.unified_diff(
+        (old or "").splitlines(keepends=True),
+        new.splitlines(keepends=True),
+        "/dev/null" if old is None else f"a/{path}",
+        f"b/{path}",
+    )
+    body = "".join(
+        line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines
+    )
+    if not body:
+        return ""
+    mode = "new file mode 100644\n" if old is None else ""
+    return f"diff --git a/{path} b/{path}\n{mode}{body}"
+
+
 def unified_diff(changes: list[Change]) -> str:
+    """Every change as ``file_diff``s of the bytes as written (CRLF and BOM kept)."""
     out = []
     for rel, original, text in changes:
-        old = original.text if original is not None else ""
-        lines = difflib.unified_diff(
-            old.splitlines(keepends=True),
-            text.splitlines(keepends=True),
-            "/dev/null" if original is None else f"a/{rel}",
-            f"b/{rel}",
-        )
-        chunk = "".join(line if line.endswith("\n") else line + "\n" for line in lines)
-        out.append(chunk)
+        old = None if original is None else original.encode(original.text).decode("utf-8")
+        new = (original or FileText("")).encode(text).decode("utf-8")
+        out.append(file_diff(rel, old, new))
     return "".join(out)
 
 

@@ -14,6 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from perfagent.tools.edit.errors import BlockProblem
+from perfagent.tools.taskspec import Task
 
 # Tests and their fixtures decide whether a candidate is correct, so a candidate may not
 # change them; the task's workload files are added by ``default_protected``.
@@ -32,6 +33,16 @@ def default_protected(workload_files: Iterable[str] = ()) -> list[str]:
     """The usual protected set plus the task's workload files (relative to the repo)."""
     extra = [normalize_path(str(p)) for p in workload_files]
     return [*DEFAULT_PROTECTED, *(p for p in extra if p not in DEFAULT_PROTECTED)]
+
+
+def protected_patterns(task: Task) -> tuple[str, ...]:
+    """The one protected-path rule of a task (guard, nodes, CLI and lab all use it): tests
+    and their fixtures, plus the task's workload files."""
+    return tuple(default_protected(w.file for w in task.workloads() if w.file))
+
+
+def is_protected(path: str, patterns: Sequence[str]) -> bool:
+    return any(matches_glob(path, pattern) for pattern in patterns)
 
 
 def normalize_path(raw: str) -> str:

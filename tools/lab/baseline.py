@@ -8,14 +8,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from perfagent.tools import runner
 from perfagent.tools.bench.workloads import Variant, WorkloadRunner
 from perfagent.tools.errors import BaselineError
 from perfagent.tools.lab.measure import run_tests
+from perfagent.tools.lab.prepared import PreparedTask, prepare_task, task_limits
 from perfagent.tools.lab.report import TestResult
-from perfagent.tools.pyenv import TaskEnvironment
 from perfagent.tools.taskspec import Task
-from perfagent.tools.workspace import Workspace
 
 
 @dataclass
@@ -37,28 +35,24 @@ class BaselineCheck:
 
 
 def check_baseline(
-    task: Task, *, base_patch: str | None = None, workdir_parent: Path | None = None
+    task: Task,
+    *,
+    base_patch: str | None = None,
+    workdir_parent: Path | None = None,
+    prepared: PreparedTask | None = None,
 ) -> BaselineCheck:
     """Build base (plus ``base_patch``), run its tests and each workload once."""
     started = time.monotonic()
-    limits = runner.Limits(
-        timeout_s=task.spec.limits.timeout_s, memory_mb=task.spec.limits.memory_mb
-    )
-    with Workspace(task.repo_location(), task.spec.ref, parent=workdir_parent) as ws:
-        if base_patch:
-            ws.apply_patch(ws.base_tree, base_patch, label="base patch")
-        env = TaskEnvironment(ws.root / "venv", python=task.spec.python, limits=limits)
-        env.create()
-        env.setup(task.spec.setup, ws.base_tree, network=task.spec.setup_network)
-        env.build(task.spec.build, ws.base_tree)
-        base = Variant("base", ws.base_tree)
-        check = BaselineCheck(tests=run_tests(task, env, {"base": base}, limits, False)["base"])
+    limits = task_limits(task)
+    with prepare_task(task, prepared=prepared, workdir_parent=workdir_parent) as prep:
+        base = Variant("base", prep.tree([("base patch", base_patch or "")]))
+        prep.build(base.tree)
+        tests = run_tests(task, prep.env, {"base": base}, limits, False, cache=prep)
+        check = BaselineCheck(tests=tests["base"])
         for index, spec in enumerate(task.workloads()):
             field_name = "workload.file" if index == 0 else "hidden_workloads[].file"
-            file = task.resolve_file(spec.file, ws.repo_dir, field_name) if spec.file else None
-            workload = WorkloadRunner(
-                spec, file, env, ws.root / "scratch" / spec.label, limits=limits
-            )
+            file = task.resolve_file(spec.file, prep.repo_dir, field_name) if spec.file else None
+            workload = WorkloadRunner(spec, file, prep.env, prep.scratch(spec.label), limits=limits)
             sample = workload.run(base)
             if sample.error is not None:
                 raise BaselineError(f"workload {spec.label!r} fails on base: {sample.error}")

@@ -21,13 +21,14 @@ from perfagent.tools.bench.workloads import (
     WorkloadRunner,
     claimed_saving_error,
 )
+from perfagent.tools.edit.paths import is_protected, protected_patterns
 from perfagent.tools.errors import BaselineError, MeasurementError, TaskSpecError
 from perfagent.tools.lab.outputs import OutputTracker
+from perfagent.tools.lab.prepared import PreparedTask, prepare_task, task_limits
 from perfagent.tools.lab.report import MeasureReport, TestResult, VariantResult, WorkloadResult
 from perfagent.tools.progress import Progress, SamplingRound, StageStarted, ignore
 from perfagent.tools.pyenv import TaskEnvironment
 from perfagent.tools.taskspec import Task, WorkloadSpec
-from perfagent.tools.workspace import Workspace
 
 MEMORY_GROWTH_RATIO = 1.25  # flag a candidate whose peak memory grows by this much ...
 MEMORY_GROWTH_MIN_KB = 16 * 1024  # ... and by at least this many KiB
@@ -53,8 +54,17 @@ class MeasureOptions:
     known_tests: dict[str, list[TestResult]] = field(default_factory=dict)
 
 
-def measure(task: Task, options: MeasureOptions, progress: Progress | None = None) -> MeasureReport:
-    """Build every tree, check base, then measure each workload in one interleaved session."""
+def measure(
+    task: Task,
+    options: MeasureOptions,
+    progress: Progress | None = None,
+    *,
+    prepared: PreparedTask | None = None,
+) -> MeasureReport:
+    """Build every tree, check base, then measure each workload in one interleaved session.
+
+    With ``prepared`` (the agent's run), its clone, venv and trees are used and kept;
+    otherwise a workspace is prepared for this call and removed after it."""
     say = progress or ignore
     if options.candidate_patch is None and not options.expert:
         raise TaskSpecError("nothing to compare: give a candidate patch, or --expert")
@@ -73,27 +83,23 @@ def measure(task: Task, options: MeasureOptions, progress: Progress | None = Non
             }
         )
     started = time.monotonic()
-    limits = runner.Limits(
-        timeout_s=task.spec.limits.timeout_s, memory_mb=task.spec.limits.memory_mb
-    )
-    say(StageStarted("workspace", f"preparing workspace for {task.id}"))
-    with Workspace(task.repo_location(), task.spec.ref, parent=options.workdir_parent) as ws:
-        env = TaskEnvironment(ws.root / "venv", python=task.spec.python, limits=limits)
-        env.create()
-        say(StageStarted("setup", "running setup"))
-        env.setup(task.spec.setup, ws.base_tree, network=task.spec.setup_network)
-        variants, flags = _make_variants(task, ws, options)
+    limits = task_limits(task)
+    with prepare_task(
+        task, prepared=prepared, workdir_parent=options.workdir_parent, say=say
+    ) as prep:
+        variants, flags = _make_variants(task, prep, options)
         for variant in variants.values():
             say(StageStarted("build", f"building {variant.name}"))
-            env.build(task.spec.build, variant.tree)
+            prep.build(variant.tree)
         say(StageStarted("tests", "running tests"))
         tests = run_tests(
             task,
-            env,
+            prep.env,
             variants,
             limits,
             options.allow_failing_base_tests,
             known=options.known_tests,
+            cache=prep,
         )
         workloads = []
         for index, spec in enumerate(task.workloads(hidden=options.hidden)):
@@ -101,51 +107,40 @@ def measure(task: Task, options: MeasureOptions, progress: Progress | None = Non
             label = f"{spec.label}{' (hidden)' if hidden else ''}"
             say(StageStarted("measure", f"measuring workload {label}"))
             workloads.append(
-                _measure_workload(task, spec, hidden, ws, env, variants, options, limits, say)
+                _measure_workload(task, spec, hidden, prep, variants, options, limits, say)
             )
     report = _assemble(task, options, variants, workloads, tests, flags, time.monotonic() - started)
-    report.isolation = asdict(runner.isolation_facts(env.isolation))
+    report.isolation = asdict(runner.isolation_facts(prep.env.isolation))
     return report
 
 
 def _make_variants(
-    task: Task, ws: Workspace, options: MeasureOptions
+    task: Task, prep: PreparedTask, options: MeasureOptions
 ) -> tuple[dict[str, Variant], list[str]]:
-    variants = {"base": Variant("base", ws.base_tree)}
+    kept = [("base patch", options.base_patch or "")]
+    variants = {"base": Variant("base", prep.tree(kept))}
     flags: list[str] = []
-    if options.base_patch:
-        ws.apply_patch(ws.base_tree, options.base_patch, label="base patch")
     if options.expert and task.spec.expert is not None:
         if task.spec.expert.commit is not None:
-            tree = ws.add_tree("expert", commit=task.spec.expert.commit)
+            tree = prep.tree(commit=task.spec.expert.commit)
         else:
-            tree = ws.add_tree("expert")
-            patch_path = task.expert_patch_path(ws.repo_dir)
+            patch_path = task.expert_patch_path(prep.repo_dir)
             assert patch_path is not None
-            ws.apply_patch(tree, patch_path.read_text(encoding="utf-8"), label="expert patch")
+            tree = prep.tree([("expert patch", patch_path.read_text(encoding="utf-8"))])
         variants["expert"] = Variant("expert", tree)
     if options.candidate_patch is not None:
-        tree = ws.add_tree("candidate")
-        if options.base_patch:
-            ws.apply_patch(tree, options.base_patch, label="base patch")
-        ws.apply_patch(tree, options.candidate_patch, label="candidate patch")
+        tree = prep.tree([*kept, ("candidate patch", options.candidate_patch)])
         variants["candidate"] = Variant("candidate", tree)
-        flags.extend(_protected_path_flags(task, ws, tree))
+        flags.extend(_protected_path_flags(task, prep, tree))
     return variants, flags
 
 
-def _protected_path_flags(task: Task, ws: Workspace, tree: Path) -> list[str]:
-    changed = [line[6:] for line in ws.diff(tree).splitlines() if line.startswith("+++ b/")]
-    workload_files = {w.file for w in task.workloads() if w.file}
-    touched = [
-        p
-        for p in changed
-        if p in workload_files
-        or "test" in Path(p).parts[0].lower()
-        or Path(p).name.startswith("test_")
-        or Path(p).name.endswith("_test.py")
+def _protected_path_flags(task: Task, prep: PreparedTask, tree: Path) -> list[str]:
+    changed = [line[6:] for line in prep.diff(tree).splitlines() if line.startswith("+++ b/")]
+    patterns = protected_patterns(task)
+    return [
+        f"candidate modifies a protected file: {p}" for p in changed if is_protected(p, patterns)
     ]
-    return [f"candidate modifies a protected file: {p}" for p in touched]
 
 
 def run_tests(
@@ -155,15 +150,21 @@ def run_tests(
     limits: runner.Limits,
     allow_failing: bool,
     known: dict[str, list[TestResult]] | None = None,
+    cache: PreparedTask | None = None,
 ) -> dict[str, list[TestResult]]:
+    """Each test command on each variant; a result known for the same tree (``known`` from
+    the caller, or ``cache`` by tree content) is reused, not run again."""
     results: dict[str, list[TestResult]] = {}
     commands = list(task.spec.tests)
     for name, variant in variants.items():
         results[name] = []
         prior = {t.command: t for t in (known or {}).get(name, [])}
         for command in commands:
-            if command in prior:
-                results[name].append(replace(prior[command], reused=True))
+            reuse = prior.get(command) or (
+                cache.known_test(variant.tree, command) if cache else None
+            )
+            if reuse is not None:
+                results[name].append(replace(reuse, reused=True))
                 continue
             run = runner.run(
                 command,
@@ -172,7 +173,10 @@ def run_tests(
                 limits=limits,
                 sandbox=env.sandbox(variant.tree),
             )
-            results[name].append(TestResult(command, run.ok, run.summary()))
+            result = TestResult(command, run.ok, run.summary())
+            if cache is not None:
+                cache.remember_test(variant.tree, result)
+            results[name].append(result)
         if name == "base":
             failing = [r for r in results["base"] if not r.passed]
             if failing and not allow_failing:
@@ -188,20 +192,19 @@ def _measure_workload(
     task: Task,
     spec: WorkloadSpec,
     hidden: bool,
-    ws: Workspace,
-    env: TaskEnvironment,
+    prep: PreparedTask,
     variants: dict[str, Variant],
     options: MeasureOptions,
     limits: runner.Limits,
     say: Progress,
 ) -> WorkloadResult:
     field_name = "workload.file" if not hidden else "hidden_workloads[].file"
-    file = task.resolve_file(spec.file, ws.repo_dir, field_name) if spec.file else None
+    file = task.resolve_file(spec.file, prep.repo_dir, field_name) if spec.file else None
     workload_runner = WorkloadRunner(
         spec,
         file,
-        env,
-        ws.root / "scratch" / spec.label,
+        prep.env,
+        prep.scratch(spec.label),
         limits=limits,
         cpus=options.cpus,
         metric=options.metric,
@@ -218,7 +221,8 @@ def _measure_workload(
             raise MeasurementError(
                 f"{name} imported code from outside its own tree: "
                 f"{sample.foreign_imports[0]} (an editable install in "
-                "setup pins one tree; install dependencies only)"
+                "setup pins one tree; install dependencies only)",
+                variant=name,
             )
         if sample.error is None:
             tracker.observe(sample)
@@ -237,10 +241,9 @@ def _measure_workload(
             on_round=lambda n, s, c: say(_sampling_round(spec.label, n, s, c, options.session)),
         )
     except MeasurementError as exc:
-        failed = str(exc).split(":")[0]
-        if failed == "base":
+        if exc.variant == "base":
             raise BaselineError(f"workload {spec.label!r} fails on base: {exc}") from exc
-        raise MeasurementError(f"workload {spec.label!r}: {exc}") from exc
+        raise MeasurementError(f"workload {spec.label!r}: {exc}", variant=exc.variant) from exc
     for name in others:
         problem = claimed_saving_error(result.samples["base"], result.samples[name])
         if problem is not None:  # an error, not a speedup (reported as not equivalent)

@@ -23,8 +23,8 @@ def profiler_overhead(
     task: Task, *, rate_hz: int = 200, native: bool = False, session: SessionConfig | None = None
 ) -> Overhead:
     """Interleave plain and py-spy-wrapped runs of the base workload; compare like variants."""
-    with prepared_workload(task, task.spec.workload) as (_ws, workload, base):
-        out = workload.scratch / "overhead.txt"
+    with prepared_workload(task, task.spec.workload) as (scratch, workload, base):
+        out = scratch / "overhead.txt"
 
         def run_one(name: str) -> Sample:
             if name == "plain":

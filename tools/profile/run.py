@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from perfagent.tools import runner
 from perfagent.tools.bench.workloads import Variant, WorkloadRunner
 from perfagent.tools.errors import MeasurementError
+from perfagent.tools.lab.prepared import PreparedTask, prepare_task, task_limits
 from perfagent.tools.profile import aggregate, samplers
 from perfagent.tools.profile.model import Frame, Hotspot, Profile, Stack
-from perfagent.tools.pyenv import TaskEnvironment
 from perfagent.tools.taskspec import Task, WorkloadSpec
-from perfagent.tools.workspace import Workspace
 
 PROFILER_SLOWDOWN = 3  # timeouts stretch by this under a profiler
 MIN_TIMED_SAMPLES = 50  # fewer than this inside the timed calls cannot rank functions
@@ -32,14 +31,19 @@ def profile_task(
     perf: bool = False,
     patch: str | None = None,
     progress: Callable[[str], None] | None = None,
+    prepared: PreparedTask | None = None,
+    workdir_parent: Path | None = None,
 ) -> Profile:
-    """Profile base (or base + ``patch``) on one workload of ``task``."""
+    """Profile base (or base + ``patch``) on one workload of ``task`` (in ``prepared``'s
+    workspace when given, else in one made for this call)."""
     say = progress or (lambda _msg: None)
     workloads = task.workloads()
     if not 0 <= workload_index < len(workloads):
         raise MeasurementError(f"{task.path}: no workload number {workload_index}")
     spec = workloads[workload_index]
-    with prepared_workload(task, spec, patch=patch) as (_ws, workload, variant):
+    with prepared_workload(
+        task, spec, patch=patch, prepared=prepared, workdir_parent=workdir_parent
+    ) as (scratch, workload, variant):
         tree, file = variant.tree, workload.workload_file
         stacks: list[Stack] = []
         warnings: list[str] = []
@@ -53,7 +57,7 @@ def profile_task(
         ):
             index += 1
             say(f"py-spy run {index}")
-            out = workload.scratch / f"pyspy-{index}.txt"
+            out = scratch / f"pyspy-{index}.txt"
             wrapper = samplers.pyspy_wrapper(out, rate=rate_hz, native=native)
             sample = workload.run(variant, wrapper=wrapper)
             for _ in range(ATTACH_RETRIES):
@@ -72,7 +76,7 @@ def profile_task(
         native_stacks: list[Stack] = []
         native_spots: list[Hotspot] = []
         if perf:
-            native_stacks, note = _perf_run(workload, variant, workload.scratch, rate_hz, say)
+            native_stacks, note = _perf_run(workload, variant, scratch, rate_hz, say)
             if note:
                 warnings.append(note)
             elif native_stacks:
@@ -103,25 +107,26 @@ def profile_task(
 
 @contextmanager
 def prepared_workload(
-    task: Task, spec: WorkloadSpec, *, patch: str | None = None
-) -> Iterator[tuple[Workspace, WorkloadRunner, Variant]]:
-    """A workspace with the task's environment set up and one tree (base, or base + patch)
-    built, and a runner for ``spec`` with timeouts stretched for a profiler."""
-    limits = runner.Limits(
-        timeout_s=task.spec.limits.timeout_s * PROFILER_SLOWDOWN,
-        memory_mb=task.spec.limits.memory_mb,
-    )
-    with Workspace(task.repo_location(), task.spec.ref) as ws:
-        env = TaskEnvironment(ws.root / "venv", python=task.spec.python, limits=limits)
-        env.create()
-        env.setup(task.spec.setup, ws.base_tree, network=task.spec.setup_network)
-        variant = Variant("base", ws.base_tree)
-        if patch is not None:
-            variant = Variant("candidate", ws.add_tree("candidate"))
-            ws.apply_patch(variant.tree, patch, label="patch")
-        env.build(task.spec.build, variant.tree)
-        file = task.resolve_file(spec.file, ws.repo_dir, "workload.file") if spec.file else None
-        yield ws, WorkloadRunner(spec, file, env, ws.root / "scratch", limits=limits), variant
+    task: Task,
+    spec: WorkloadSpec,
+    *,
+    patch: str | None = None,
+    prepared: PreparedTask | None = None,
+    workdir_parent: Path | None = None,
+) -> Iterator[tuple[Path, WorkloadRunner, Variant]]:
+    """A scratch folder, a runner for ``spec`` with timeouts stretched for a profiler, and the
+    built tree of base (or base + ``patch``) in the task's prepared environment."""
+    limits = task_limits(task, stretch=PROFILER_SLOWDOWN)
+    with prepare_task(task, prepared=prepared, workdir_parent=workdir_parent) as prep:
+        tree = prep.tree([("patch", patch or "")])
+        variant = Variant("base" if not patch else "candidate", tree)
+        prep.build(tree)
+        file = task.resolve_file(spec.file, prep.repo_dir, "workload.file") if spec.file else None
+        scratch = prep.scratch("profile")
+        try:
+            yield scratch, WorkloadRunner(spec, file, prep.env, scratch, limits=limits), variant
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
 
 
 def _perf_run(

@@ -1,7 +1,9 @@
 """Private git workspaces: a clone of the task's repo and one tree per variant.
 
-The user's checkout is only ever read. Everything lives under one temporary work dir
-that ``close()`` removes, so an interrupted run leaves nothing behind.
+The user's checkout is only ever read. A git URL is cloned from the machine's mirror cache
+(``mirror.py``) with ``--shared``, so the network is used once per repository, not once per
+workspace. Everything lives under one temporary work dir that ``close()`` removes, so an
+interrupted run leaves nothing behind.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from types import TracebackType
 import git
 
 from perfagent.tools.errors import WorkspaceError
+from perfagent.tools.workspace.mirror import MirrorCache, first_line
 
 GIT_TIMEOUT_S = 300
 _AUTHOR = "perfagent <perfagent@localhost>"
@@ -37,34 +40,34 @@ _COPY_IGNORE = shutil.ignore_patterns(
 _SAFE_GIT = ("-c", "core.hooksPath=/dev/null", "-c", "advice.detachedHead=false")
 
 
-def _first_line(exc: git.GitCommandError) -> str:
-    text = (exc.stderr or exc.stdout or str(exc)).strip()
-    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
-    for line in lines:
-        if line.startswith(("error:", "fatal:")):
-            return line.strip("'\" ")
-    return (lines[-1] if lines else str(exc)).strip("'\" ")
-
-
 class Workspace:
     """A clone at a base commit, with detached worktrees for base, expert and candidates."""
 
     def __init__(
-        self, source: str | Path, ref: str = "HEAD", *, parent: Path | None = None
+        self,
+        source: str | Path,
+        ref: str = "HEAD",
+        *,
+        parent: Path | None = None,
+        mirrors: MirrorCache | None = None,
     ) -> None:
         self.root = Path(tempfile.mkdtemp(prefix="perfagent-", dir=parent))
         self.trees: dict[str, Path] = {}
         try:
-            self.repo = self._materialise(source, ref)
+            if isinstance(source, str) and not Path(source).exists():  # a git URL
+                mirror = (mirrors or MirrorCache()).mirror_for(source, ref)
+                self.repo = self._clone(mirror, ref, shared=True, label=source)
+            else:
+                self.repo = self._materialise(Path(source), ref)
             self.base_sha: str = self.repo.head.commit.hexsha
         except BaseException:
             self.close()
             raise
 
     # -- construction -------------------------------------------------------------------
-    def _materialise(self, source: str | Path, ref: str) -> git.Repo:
+    def _materialise(self, source: Path, ref: str) -> git.Repo:
         dest = self.root / "repo"
-        if isinstance(source, Path) and not _is_git_root(source):
+        if not _is_git_root(source):
             if ref != "HEAD":
                 raise WorkspaceError(f"{source}: not a git repository, so ref {ref!r} cannot apply")
             shutil.copytree(source, dest, ignore=_COPY_IGNORE, symlinks=True)
@@ -80,19 +83,25 @@ class Workspace:
                 kill_after_timeout=GIT_TIMEOUT_S,
             )
             return repo
+        return self._clone(source, ref, shared=False, label=str(source))
+
+    def _clone(self, source: Path, ref: str, *, shared: bool, label: str) -> git.Repo:
+        """A clone checked out at ``ref``: ``--shared`` borrows the objects of a mirror this
+        machine keeps; a user's local repository is cloned the usual way (hard links)."""
+        options = ["--no-checkout", "--quiet", *(["--shared"] if shared else [])]
         try:
             repo = git.Repo.clone_from(
                 str(source),
-                dest,
-                multi_options=["--no-checkout", "--quiet"],
+                self.root / "repo",
+                multi_options=options,
                 kill_after_timeout=GIT_TIMEOUT_S,
             )
         except git.GitCommandError as exc:
-            raise WorkspaceError(f"cannot clone {source}: {_first_line(exc)}") from exc
+            raise WorkspaceError(f"cannot clone {label}: {first_line(exc)}") from exc
         try:
             repo.git.checkout("--detach", "--quiet", ref, kill_after_timeout=GIT_TIMEOUT_S)
         except git.GitCommandError as exc:
-            raise WorkspaceError(f"{source}: ref {ref!r} not found ({_first_line(exc)})") from exc
+            raise WorkspaceError(f"{label}: ref {ref!r} not found ({first_line(exc)})") from exc
         return repo
 
     # -- trees ----------------------------------------------------------------------------
@@ -121,6 +130,17 @@ class Workspace:
         self.trees[name] = path
         return path
 
+    def remove_tree(self, path: Path) -> None:
+        """Drop a worktree made by ``add_tree`` (its files and git's record of it)."""
+        name = next((n for n, p in self.trees.items() if p == path), None)
+        if name is None:
+            raise WorkspaceError(f"{path}: not a tree of this workspace")
+        del self.trees[name]
+        self.repo.git.execute(
+            ["git", *_SAFE_GIT, "worktree", "remove", "--force", str(path)],
+            kill_after_timeout=GIT_TIMEOUT_S,
+        )
+
     def apply_patch(self, tree: Path, patch: str, *, label: str = "patch") -> None:
         """Apply a unified diff to ``tree``: checked first, so a bad patch changes nothing."""
         if not patch.strip():
@@ -134,7 +154,7 @@ class Workspace:
             )
             repo.git.apply("--whitespace=nowarn", str(patch_file), kill_after_timeout=GIT_TIMEOUT_S)
         except git.GitCommandError as exc:
-            raise WorkspaceError(f"{label} does not apply: {_first_line(exc)}") from exc
+            raise WorkspaceError(f"{label} does not apply: {first_line(exc)}") from exc
         finally:
             patch_file.unlink(missing_ok=True)
 
@@ -209,7 +229,5 @@ def apply_to_checkout(repo_path: Path, patch: str) -> str:
             repo.git.apply("--check", handle.name, kill_after_timeout=GIT_TIMEOUT_S)
             repo.git.apply(handle.name, kill_after_timeout=GIT_TIMEOUT_S)
         except git.GitCommandError as exc:
-            raise WorkspaceError(
-                f"patch does not apply to {repo_path}: {_first_line(exc)}"
-            ) from exc
+            raise WorkspaceError(f"patch does not apply to {repo_path}: {first_line(exc)}") from exc
     return f"applied to {repo_path} (uncommitted; review with git diff)"
