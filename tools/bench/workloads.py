@@ -1,7 +1,11 @@
 """Run one workload once, in a fresh process, against one variant tree.
 
-A run yields a ``Sample``: the timed value for this process (seconds, or instructions with
-the instruction metric), its peak memory, its output for equivalence checks, and any error.
+A run yields a ``Sample``: the timed value for this process (seconds per call, or
+instructions with the instruction metric), its peak memory, its output for equivalence
+checks, and any error. ``python``/``gso`` processes take warm-up values (discarded), then
+``repeat`` values of ``loops`` units each (the driver's docstring says what a unit is);
+``loops`` is calibrated by the runner's first run, which must be on base, and then kept
+for every variant.
 """
 
 from __future__ import annotations
@@ -43,6 +47,8 @@ class Sample:
     equivalence_failure: str | None = None  # gso check_equivalence said no
     foreign_imports: list[str] = field(default_factory=list)
     self_consistent: bool | None = None
+    loops: int | None = None  # python/gso: units per value (``calls`` are per-call values)
+    warmups: list[float] = field(default_factory=list)  # discarded values, seconds per call
 
 
 class WorkloadRunner:
@@ -58,6 +64,7 @@ class WorkloadRunner:
         limits: runner.Limits,
         cpus: frozenset[int] | None = None,
         metric: Metric = "time",
+        loops: int | None = None,
     ) -> None:
         self.spec = spec
         self.workload_file = workload_file
@@ -68,6 +75,9 @@ class WorkloadRunner:
         self.metric = metric
         self.reference = scratch / f"{spec.label}.gso-reference"
         self._counter = 0
+        # Units per value: the spec's, one already calibrated for this task, or (None) set by
+        # the first run, which calibrates on whichever variant it runs (callers run base).
+        self.loops = spec.timing.loops or loops
         scratch.mkdir(parents=True, exist_ok=True)
 
     def run(
@@ -83,6 +93,15 @@ class WorkloadRunner:
         return self._run_pytest(variant, list(wrapper))
 
     # -- python / gso ---------------------------------------------------------------------
+    def _timing(self, mode: str) -> dict[str, Any]:
+        timing = self.spec.timing.model_dump()
+        if self.metric == "instructions":
+            loops, warmup = 1, 0  # counts are exact: no warm-up, no loops to average over
+        else:
+            loops = self.loops or 1
+            warmup = timing["warmup"] if timing["warmup"] is not None else int(loops > 1)
+        return {**timing, "loops": loops, "warmup": warmup}
+
     def _driver_spec(self, variant: Variant, mode: str, store_reference: bool) -> tuple[Path, Path]:
         self._counter += 1
         stem = self.scratch / f"{variant.name}-{self._counter}"
@@ -91,6 +110,7 @@ class WorkloadRunner:
             "tree": str(variant.tree),
             "workload_file": str(self.workload_file),
             "repeat": self.spec.repeat,
+            "timing": self._timing(mode),
             "mode": mode,
             "report": str(stem.with_suffix(".report.json")),
             "output": str(stem.with_suffix(".out.json")),
@@ -103,7 +123,8 @@ class WorkloadRunner:
         return spec_path, stem
 
     def _run_driver(self, variant: Variant, wrapper: list[str], *, store_reference: bool) -> Sample:
-        spec_path, stem = self._driver_spec(variant, "time", store_reference)
+        mode = "calibrate" if self.loops is None else "time"
+        spec_path, stem = self._driver_spec(variant, mode, store_reference)
         result = runner.run(
             [*wrapper, str(self.env.python), str(DRIVER), str(spec_path)],
             cwd=variant.tree,
@@ -112,9 +133,12 @@ class WorkloadRunner:
             cpus=self.cpus,
         )
         try:
-            return self._read_driver_report(variant, result, stem)
+            sample = self._read_driver_report(variant, result, stem)
         finally:
             _remove_driver_files(stem)
+        if mode == "calibrate" and sample.error is None:
+            self.loops = sample.loops
+        return sample
 
     def _read_driver_report(self, variant: Variant, result: runner.RunResult, stem: Path) -> Sample:
         report_path = stem.with_suffix(".report.json")
@@ -127,6 +151,7 @@ class WorkloadRunner:
             )
         report = json.loads(report_path.read_text(encoding="utf-8"))
         calls = [ns / 1e9 for ns in report["times_ns"]]
+        warmups = [ns / 1e9 for ns in report.get("warmup_ns", [])]
         out_path = stem.with_suffix(".out.json")
         output = json.loads(out_path.read_text(encoding="utf-8")) if out_path.is_file() else None
         error = None
@@ -144,6 +169,8 @@ class WorkloadRunner:
             equivalence_failure=report.get("equivalence_failure"),
             foreign_imports=report.get("foreign_imports", []),
             self_consistent=report.get("self_consistent"),
+            loops=report.get("loops"),
+            warmups=warmups,
         )
 
     # -- command ------------------------------------------------------------------------------
@@ -247,7 +274,8 @@ class WorkloadRunner:
             counts[mode] = count
         assert sample is not None
         # Everything but the timed calls (start-up, imports, setup) cancels out.
-        sample.value = max(counts["time"] - counts["null"], 1) / self.spec.repeat
+        calls = self.spec.repeat * self.spec.timing.number
+        sample.value = max(counts["time"] - counts["null"], 1) / calls
         sample.calls = [sample.value]
         return sample
 
