@@ -100,7 +100,7 @@ class _Timing:
         self.statement = timing.get("setup_statement")
         self.gc_off = not timing.get("gc", True)
         self.loops = int(timing.get("loops") or 1)
-        self.warmup = int(timing.get("warmup", 0))
+        self.warmup = int(timing.get("warmup") or 0)
         self.target_ns = int(float(timing.get("target_s", 0.1)) * 1e9)
         self.values = int(spec["repeat"])
         self.mode = spec["mode"]
