@@ -85,6 +85,26 @@ class ExpertSpec(_Strict):
         return self
 
 
+class ReferenceSpec(_Strict):
+    """Figures the task set itself published for this task (measured elsewhere, not here):
+    ``batch --oracle`` sets them beside what it measures."""
+
+    source: str  # who published them: "SWE-fficiency", "SWE-Perf", "GSO", ...
+    expert_speedup: Annotated[float, Field(gt=0)] | None = None  # base time / expert time
+    base_s: Annotated[float, Field(gt=0)] | None = None  # e.g. SWE-fficiency's "Before Mean"
+    expert_s: Annotated[float, Field(gt=0)] | None = None  # ... and "After Mean"
+    note: str = ""  # how the figure was taken (its statistic, runs, machine) when known
+
+    @property
+    def speedup(self) -> float | None:
+        """The published speedup, or the one its before/after times imply."""
+        if self.expert_speedup is not None:
+            return self.expert_speedup
+        if self.base_s is not None and self.expert_s is not None:
+            return self.base_s / self.expert_s
+        return None
+
+
 class LimitsSpec(_Strict):
     timeout_s: Annotated[float, Field(gt=0)] = 600.0
     memory_mb: Annotated[int, Field(gt=0)] | None = 4096
@@ -104,6 +124,7 @@ class TaskSpec(_Strict):
     expert: ExpertSpec | None = None
     targets: list[str] = []
     limits: LimitsSpec = LimitsSpec()
+    reference: ReferenceSpec | None = None
 
 
 class Task:
