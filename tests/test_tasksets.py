@@ -485,8 +485,9 @@ Imported by `perfagent tasks import timeit-script` from {TIMEIT_DIR} (collection
 
 - no instance_id: the id 'acme__calc-dd44ee5' is made from repo and base commit.
 - workload() returns nothing, so the output perfagent compares is always None.
-- PR https://github.com/acme/calc/pull/42 comes without its commit or patch: the task has no \
-expert (add `expert: {{commit: <sha>}}` once known).
+- PR https://github.com/acme/calc/pull/42 comes without its commit or patch (the repository is \
+not a local clone; importers fetch nothing): the task has no expert (add `expert: {{commit: \
+<sha>}}` once known).
 - no covering tests: the task has no test commands.
 
 ## Translated

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from perfagent.tools import runner
 from perfagent.tools.tasksets.importer import import_tasks
 from perfagent.tools.tasksets.scripts import parse, strip_timeit_harness
 from perfagent.tools.taskspec import TimingSpec, load_task
@@ -124,3 +125,74 @@ def test_no_figures_no_reference(tmp_path: Path) -> None:
     call = "runtimes = timeit.repeat(workload, number=1, repeat=3, setup=setup)"
     _, reference, _ = _import(tmp_path, call, notes="a PR that makes total() faster")
     assert reference is None
+
+
+# -- the expert of a row that names only its PR ----------------------------------------------
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "tasksets"
+
+
+def _git(path: Path, *args: str) -> str:
+    result = runner.run(["git", *args], cwd=path)
+    assert result.ok, result.summary()
+    return result.stdout.strip()
+
+
+def _pr_repo(path: Path, *, squash: bool) -> str:
+    """base: slow calc.py; a PR changes calc.py, its test and the changelog; merged (or
+    squashed) into main after one unrelated commit. Returns the base commit."""
+    path.mkdir()
+    _git(path, "init", "-q", "-b", "main")
+    _git(path, "config", "user.name", "t")
+    _git(path, "config", "user.email", "t@example.org")
+    (path / "tests").mkdir()
+    (path / "calc.py").write_text((FIXTURES / "calc_slow.py").read_text())
+    (path / "tests" / "test_calc.py").write_text("def test_x():\n    pass\n")
+    (path / "CHANGES.md").write_text("# changes\n")
+    _git(path, "add", "-A")
+    _git(path, "commit", "-q", "-m", "base")
+    base = _git(path, "rev-parse", "HEAD")
+    _git(path, "checkout", "-q", "-b", "fast")
+    (path / "calc.py").write_text((FIXTURES / "calc_fast.py").read_text())
+    (path / "tests" / "test_calc.py").write_text("def test_x():\n    assert True\n")
+    (path / "CHANGES.md").write_text("# changes\n- faster total()\n")
+    _git(path, "commit", "-q", "-am", "Speed up total")
+    _git(path, "checkout", "-q", "main")
+    if squash:
+        _git(path, "merge", "-q", "--squash", "fast")
+        _git(path, "commit", "-q", "-m", "Speed up total (#42)")
+    else:
+        _git(path, "merge", "-q", "--no-ff", "-m", "Merge pull request #42 from t/fast", "fast")
+    (path / "README").write_text("later\n")
+    _git(path, "add", "README")
+    _git(path, "commit", "-q", "-m", "Unrelated (#420)")
+    return base
+
+
+@pytest.mark.parametrize("squash", [False, True])
+def test_a_pr_link_gets_its_merge_commits_source_diff(tmp_path: Path, squash: bool) -> None:
+    base = _pr_repo(tmp_path / "calc", squash=squash)
+    call = "runtimes = timeit.repeat(workload, number=1, repeat=3, setup=setup)"
+    _import(
+        tmp_path,
+        call,
+        repo=f"file://{tmp_path / 'calc'}",
+        base_commit=base,
+        pr_url="https://github.com/acme/calc/pull/42",
+    )
+    task = load_task(tmp_path / "out" / "acme__calc-1.yaml")
+    assert task.spec.expert is not None and task.spec.expert.patch == "acme__calc-1/expert.diff"
+    diff = (tmp_path / "out" / "acme__calc-1" / "expert.diff").read_text()
+    assert "+++ b/calc.py" in diff and "tests/test_calc.py" not in diff and "CHANGES" not in diff
+    notes = (tmp_path / "out" / "acme__calc-1" / "IMPORT_NOTES.md").read_text()
+    chosen = "Speed up total (#42)" if squash else "Merge pull request #42 from t/fast"
+    assert f"`{chosen}`" in notes
+    assert "left out: CHANGES.md, tests/test_calc.py" in notes
+
+
+def test_a_pr_without_a_commit_says_why(tmp_path: Path) -> None:
+    base = _pr_repo(tmp_path / "calc", squash=True)
+    call = "runtimes = timeit.repeat(workload, number=1, repeat=3, setup=setup)"
+    _import(tmp_path, call, repo=str(tmp_path / "calc"), base_commit=base, pr="#7")
+    assert load_task(tmp_path / "out" / "acme__calc-1.yaml").spec.expert is None
+    notes = (tmp_path / "out" / "acme__calc-1" / "IMPORT_NOTES.md").read_text()
+    assert "PR #7: no expert: no merge commit `Merge pull request #7`" in notes

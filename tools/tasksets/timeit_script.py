@@ -22,7 +22,7 @@ import re
 import shlex
 from typing import Any
 
-from perfagent.tools.tasksets import common, scripts
+from perfagent.tools.tasksets import common, pull_request, scripts
 from perfagent.tools.tasksets import reference as published
 from perfagent.tools.tasksets.commands import translate
 from perfagent.tools.tasksets.fields import (
@@ -63,7 +63,7 @@ def convert(row: Row) -> ImportedTask:
     files: dict[str, str] = {}
     workload, workload_notes = _workload(tid, script, files)
     notes += workload_notes
-    expert = _expert(row, tid, files, notes)
+    expert = _expert(row, tid, files, notes, repo, base)
     tests = _tests(row, notes)
     setup_cmds = string_list(row, "setup_commands", lines=True)
     setup = translate(setup_cmds, field="setup_commands", mode="setup")
@@ -197,7 +197,9 @@ def _timing_caveats(harness: scripts.Harness, defined: dict[str, Any]) -> list[N
     return notes
 
 
-def _expert(row: Row, tid: str, files: dict[str, str], notes: list[Note]) -> dict[str, str] | None:
+def _expert(
+    row: Row, tid: str, files: dict[str, str], notes: list[Note], repo: str, base: str
+) -> dict[str, str] | None:
     diff = optional_text(row, "patch", "diff")
     if diff:
         notes.append(Note("translated", f"the patch → the expert patch `{tid}/expert.diff`."))
@@ -209,16 +211,46 @@ def _expert(row: Row, tid: str, files: dict[str, str], notes: list[Note]) -> dic
         notes.append(Note("translated", f"the commit → the expert commit {sha}."))
         return {"commit": sha}
     if given:
+        return _pull_request_expert(given, tid, files, notes, repo, base)
+    notes.append(Note("caveat", "no patch, commit or PR: the task has no expert."))
+    return None
+
+
+def _pull_request_expert(
+    given: str, tid: str, files: dict[str, str], notes: list[Note], repo: str, base: str
+) -> dict[str, str] | None:
+    """A PR link alone: its merge (or squash) commit's source diff, read from a local clone."""
+    number = pull_request.pr_number(given)
+    clone = pull_request.local_repo(repo)
+    if number is None or clone is None:
+        where = "" if clone else " (the repository is not a local clone; importers fetch nothing)"
         notes.append(
             Note(
                 "caveat",
-                f"PR {given} comes without its commit or patch: the task has no expert (add "
-                "`expert: {commit: <sha>}` once known).",
+                f"PR {given} comes without its commit or patch{where}: the task has no expert "
+                "(add `expert: {commit: <sha>}` once known).",
             )
         )
-    else:
-        notes.append(Note("caveat", "no patch, commit or PR: the task has no expert."))
-    return None
+        return None
+    found = pull_request.find_expert(clone, base, number)
+    if not found.diff:
+        reason = (
+            found.reason
+            if found.commit is None
+            else f"{found.reason}, but it changes no source file"
+        )
+        notes.append(Note("caveat", f"PR #{number}: no expert: {reason}."))
+        return None
+    dropped = f"; left out: {', '.join(found.dropped)}" if found.dropped else ""
+    notes.append(
+        Note(
+            "translated",
+            f"PR #{number} → the expert patch `{tid}/expert.diff`: commit {found.commit} "
+            f"({found.reason}), diffed against its first parent over non-test source files "
+            f"({', '.join(found.kept)}){dropped}.",
+        )
+    )
+    return common.expert_patch(tid, found.diff, "PR", files)
 
 
 def _tests(row: Row, notes: list[Note]) -> list[str]:
