@@ -26,7 +26,7 @@ from perfagent.agent.batch.jobs import RunSettings
 from perfagent.agent.batch.metrics import compute
 from perfagent.agent.batch.results import ResultsFile, row_from_trajectory
 from perfagent.agent.batch.runner import check_batch_file, plan
-from perfagent.agent.batch.summary import render_html, share_plot
+from perfagent.agent.batch.summary import render_html, render_markdown, share_plot
 from perfagent.agent.cli import main
 from perfagent.agent.cli.batch import batch_command
 from perfagent.tools.workspace import MirrorCache
@@ -54,7 +54,11 @@ def total(n):
 
 
 def write_task(
-    root: Path, task_id: str, module: str = SLOW_MODULE, expert: str = FAST_MODULE
+    root: Path,
+    task_id: str,
+    module: str = SLOW_MODULE,
+    expert: str = FAST_MODULE,
+    reference: dict[str, Any] | None = None,
 ) -> Path:
     """conftest's tiny project (slow module, fast expert) under ``root`` with its own id."""
     repo = root / "proj"
@@ -71,6 +75,8 @@ def write_task(
         "limits": {"timeout_s": 60, "memory_mb": 2048},
         "expert": {"patch": "expert.diff"},
     }
+    if reference is not None:
+        spec["reference"] = reference
     path = root / "task.yaml"
     path.write_text(yaml.safe_dump(spec))
     return path
@@ -219,6 +225,31 @@ def test_summary_page_is_self_contained_and_escaped(tmp_path: Path) -> None:
     assert "runs/x/run-0/x.traj.json" in page and "80.0%" in page  # share 2.0 / 2.5
     svg = share_plot([0.8])
     assert svg.startswith("<svg") and "median 0.800" in svg
+
+
+def test_oracle_summary_sets_measured_beside_published(tmp_path: Path) -> None:
+    timing = {"number": 5, "setup": "never", "gc": False, "loops": 64}
+    oracle = [
+        {"task": "a", "speedup": 9.0, "ci": [8.5, 9.5], "verdict": "faster", "reproduces": True,
+         "timing": timing, "reference_speedup": 10.0, "reference_source": "SWE-fficiency",
+         "reference_ratio": 0.9, "reference_agrees": True},
+        {"task": "b", "speedup": 45.0, "ci": [40.0, 50.0], "verdict": "faster",
+         "reproduces": True, "timing": timing, "reference_speedup": 240.0,
+         "reference_source": "SWE-fficiency", "reference_ratio": 0.1875,
+         "reference_agrees": False},
+        {"task": "c", "status": "failed", "error": "boom", "reproduces": False,
+         "reference_speedup": 2.0, "reference_source": "SWE-Perf"},
+        {"task": "d", "speedup": 2.0, "ci": [1.9, 2.1], "verdict": "faster", "reproduces": True},
+    ]  # fmt: skip
+    md = render_markdown({"out": str(tmp_path)}, None, [], oracle, tmp_path)
+    assert "**1 of 2 measured tasks agree with the published speedup (3 tasks publish one).**" in md
+    assert (
+        "| `a` | number 5, setup never, gc off, loops 64 | 9.000× | [8.500, 9.500] | faster | — "
+        "| yes | 10.000× | SWE-fficiency | 0.900 | yes | — |" in md
+    )
+    assert "| 240.000× | SWE-fficiency | 0.188 | **NO** |" in md
+    page = render_html({"out": str(tmp_path)}, None, [], oracle, tmp_path)
+    assert "1 of 2 measured tasks agree" in page and "±15 %" in page
 
 
 # ---- slow: real batches ----
@@ -371,7 +402,8 @@ def test_oracle_tells_which_experts_reproduce_here(
 ) -> None:
     (tmp_path / "tmp").mkdir()
     monkeypatch.setenv("TMPDIR", str(tmp_path / "tmp"))
-    real = write_task(tmp_path / "calc", "calc")
+    # published far off what this machine can measure: it cannot agree
+    real = write_task(tmp_path / "calc", "calc", reference={"source": "X", "expert_speedup": 1e6})
     # An "expert" that only adds a comment: nothing to reproduce.
     cosmetic = write_task(tmp_path / "noop", "noop", expert=SLOW_MODULE + "\n# tidied\n")
     out = tmp_path / "out"
@@ -385,8 +417,12 @@ def test_oracle_tells_which_experts_reproduce_here(
     summary = (out / "summary.md").read_text()
     assert "## Oracle: does the expert patch reproduce here?" in summary
     assert re.search(
-        r"\| `calc` \| [\d.]+× \| \[[\d.]+, [\d.]+\] \| faster \| [\d.]+× \| yes \|", summary
+        r"\| `calc` \| number 1, setup each, gc on, loops \d+ \| [\d.]+× \| \[[\d.]+, [\d.]+\] \| "
+        r"faster \| [\d.]+× \| yes \| 1000000.000× \| X \| 0.000 \| \*\*NO\*\* \|",
+        summary,
     )
+    assert "0 of 1 measured tasks agree with the published speedup" in summary
+    assert result["oracle_agreement"] == {"with_reference": 1, "measured": 1, "agree": 0}
     again = invoke([*args, "--out", str(out), "--json"])  # nothing left to measure
     assert (again["ran"], again["skipped"]) == (0, 2)
 

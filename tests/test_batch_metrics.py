@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import statistics
 from typing import Any
 
 import pytest
@@ -14,7 +15,10 @@ from perfagent.agent.batch.metrics import (
     expert_share,
     opt_at_estimate,
     opt_at_k,
+    oracle_agreement,
     pass_at_k,
+    reference_agreement,
+    run_speedup_ratio,
     swe_perf,
     swe_perf_delta,
     swe_perf_filter,
@@ -178,3 +182,57 @@ def test_delta_from_ci_is_the_reduction_at_the_lower_bound() -> None:
     assert delta_from_ci([2.0, 3.0]) == 0.5
     assert delta_from_ci([0.8, 1.2]) == 0.0
     assert delta_from_ci(None) is None
+
+
+def test_swefficiency_speedup_ratio_counts_failed_and_incorrect_runs_as_no_speedup() -> None:
+    m = compute(ROWS, TASKS, 3)
+    sr = m.speedup_ratio
+    # k=0: A 2.0/2.0, B kept nothing 1/4, C 5/5 → hmean(1, .25, 1) = 0.5
+    # k=1: A not equivalent 1/2, B tests fail 1/4, C missing 1/5 → hmean(.5, .25, .2) = 0.3
+    # k=2: A tests unknown (not failed) 3/2, B failed (borrows B's expert 4) 1/4, C 1/5
+    assert sr.per_k == [
+        pytest.approx(0.5),
+        pytest.approx(3 / (2 + 4 + 5)),
+        pytest.approx(3 / (1 / 1.5 + 4 + 5)),
+    ]
+    assert sr.value == pytest.approx(statistics.fmean(p for p in sr.per_k if p is not None))
+    assert (sr.tasks, sr.without_expert) == (3, ["D"])
+    assert m.to_json()["swefficiency_speedup_ratio"]["tasks"] == 3
+
+
+def test_run_speedup_ratio_of_a_correct_slower_run_is_below_one_over_the_expert() -> None:
+    assert run_speedup_ratio(row("A", 0, speedup=0.5), 2.0) == 0.25
+    assert run_speedup_ratio(None, 4.0) == 0.25
+
+
+@pytest.mark.parametrize(
+    ("measured", "published", "agrees"),
+    [
+        (9.0, 10.0, True),  # 0.90
+        (8.4, 10.0, False),  # 0.84: beyond ±15 %
+        (11.5, 10.0, True),
+        (2.7, 10.0, False),  # number=5 measured as number=1
+        (110.0, 240.0, False),  # 0.46: beyond ±50 %
+        (150.0, 240.0, True),  # 0.625
+        (45.0, 240.0, False),  # setup() called though the script never calls it
+        (None, 2.0, None),
+        (2.0, None, None),
+    ],
+)
+def test_reference_agreement_tolerance(
+    measured: float | None, published: float | None, agrees: bool | None
+) -> None:
+    ratio, verdict = reference_agreement(measured, published)
+    assert verdict is agrees
+    if agrees is not None:
+        assert ratio == pytest.approx(measured / published)  # type: ignore[operator]
+
+
+def test_oracle_agreement_counts_only_rows_with_a_published_speedup() -> None:
+    rows = [
+        {"reference_speedup": 2.0, "reference_agrees": True},
+        {"reference_speedup": 3.0, "reference_agrees": False},
+        {"reference_speedup": 3.0, "reference_agrees": None},  # measurement failed
+        {"reference_speedup": None},
+    ]
+    assert oracle_agreement(rows).to_json() == {"with_reference": 3, "measured": 2, "agree": 1}

@@ -52,10 +52,14 @@ workload:
   kind: gso
   file: acme__calc-1a2b3c4/workload.py
   repeat: 1
+  timing:
+    gc: false
 hidden_workloads:
 - kind: gso
   file: acme__calc-1a2b3c4/gso_test_1.py
   repeat: 1
+  timing:
+    gc: false
 tests: []
 expert:
   commit: 1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d
@@ -93,7 +97,9 @@ setup, or on this machine.
 ## Translated
 
 - prob_script → the visible workload `acme__calc-1a2b3c4/workload.py` (kind gso, repeat 1: one \
-timed experiment() per fresh process, as GSO's timeit with number=1).
+timed value per fresh process, setup() before each experiment() as GSO's timeit with number=1, \
+the collector off as in timeit; a value holds as many experiments as last ≥ 100 ms, after a \
+discarded warm-up, when one is shorter).
 - hidden workloads, the scripts as given: tests[1] → `acme__calc-1a2b3c4/gso_test_1.py`; \
 tests[0] is prob_script itself.
 - opt_commit → the expert commit 1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d.
@@ -138,6 +144,8 @@ workload:
   kind: gso
   file: acme__calc-5d6e7f8/workload.py
   repeat: 1
+  timing:
+    gc: false
 hidden_workloads: []
 tests: []
 expert:
@@ -158,7 +166,9 @@ Imported by `perfagent tasks import gso` from {GSO_FILE} (gso.jsonl:line 2).
 ## Translated
 
 - prob_script → the visible workload `acme__calc-5d6e7f8/workload.py` (kind gso, repeat 1: one \
-timed experiment() per fresh process, as GSO's timeit with number=1).
+timed value per fresh process, setup() before each experiment() as GSO's timeit with number=1, \
+the collector off as in timeit; a value holds as many experiments as last ≥ 100 ms, after a \
+discarded warm-up, when one is shorter).
 - tests[0] is prob_script itself: no hidden workloads.
 - gt_diff → the expert patch `acme__calc-5d6e7f8/expert.diff` (no opt_commit).
 - install_commands (GSO reruns them after every patch): those that need the network (installs \
@@ -341,6 +351,13 @@ tests:
 'tests/test_calc.py::test_sizes[3000]'
 expert:
   patch: acme__calc-101/expert.diff
+reference:
+  source: SWE-Perf
+  base_s: 0.8
+  expert_s: 0.3
+  note: median of 3 SWE-Perf runs of the efficiency tests (summed call durations); SWE-Perf's \
+human_performance
+    0.61
 """
 SWE_PERF_NOTES = f"""\
 # acme__calc-101: import notes
@@ -360,13 +377,14 @@ command `python -m pytest -q -p no:cacheprovider tests/test_calc.py::test_big \
 'tests/test_calc.py::test_sizes[3000]'` (SWE-Perf requires them to pass).
 - patch → the expert patch `acme__calc-101/expert.diff`.
 - duration_changes: SWE-Perf measured 0.800 s on base and 0.300 s with the PR over the \
-efficiency tests (2.67×), median of 3 runs; perfagent measures again on this machine.
+efficiency tests (2.67×), median of 3 runs; perfagent measures again on this machine (the task's \
+`reference`).
 
 ## Left out
 
 - `test_patch`: not applied (SWE-Perf times the efficiency tests as they are at base_commit).
 - `problem_statement_oracle`, `problem_statement_realistic`, `patch_functions`, \
-`test_functions`, `human_performance`, `created_at`: not used (prompts of SWE-Perf's own \
+`test_functions`, `created_at`: not used (prompts of SWE-Perf's own \
 settings; the expert's functions, not given as targets).
 """
 
@@ -406,6 +424,11 @@ build:
 workload:
   kind: python
   file: acme__calc-7/workload.py
+  timing:
+    number: 1
+    setup: each
+    gc: false
+    repeat_hint: 10
 hidden_workloads: []
 tests:
 - python -m pytest -rA -p no:cacheprovider tests/test_calc.py 'tests/test_sizes.py::test_sizes[big]'
@@ -414,7 +437,7 @@ expert:
 """
 TIMEIT_WORKLOAD = """\
 # perfagent: the module-level timeit harness (lines 14-17) was removed; perfagent
-# calls setup() and times workload() itself.
+# times workload() itself as the task's workload.timing says.
 import timeit
 import statistics
 
@@ -441,7 +464,12 @@ Imported by `perfagent tasks import timeit-script` from {TIMEIT_DIR} (collection
 ## Translated
 
 - the script → the visible workload `acme__calc-7/workload.py` (kind python): its module-level \
-timeit harness (lines 14-17) was removed; perfagent calls setup() before every timed call.
+timeit harness (lines 14-17) was removed; number 1 (workload() calls per setup); setup() before \
+every `number` calls, as timeit's setup=setup; garbage collector off during timed calls; the \
+script's repeat=10 kept as a hint.
+- each fresh process takes warm-up values (discarded) and then values of as many `number`-call \
+units as last ≥ 100 ms (calibrated once on base), as pyperf does; perfagent compares per-call \
+times across processes.
 - the patch → the expert patch `acme__calc-7/expert.diff`.
 - the covering tests → the test command `python -m pytest -rA -p no:cacheprovider \
 tests/test_calc.py 'tests/test_sizes.py::test_sizes[big]'`.
@@ -457,13 +485,15 @@ Imported by `perfagent tasks import timeit-script` from {TIMEIT_DIR} (collection
 
 - no instance_id: the id 'acme__calc-dd44ee5' is made from repo and base commit.
 - workload() returns nothing, so the output perfagent compares is always None.
-- PR https://github.com/acme/calc/pull/42 comes without its commit or patch: the task has no \
-expert (add `expert: {{commit: <sha>}}` once known).
+- PR https://github.com/acme/calc/pull/42 comes without its commit or patch (the repository is \
+not a local clone; importers fetch nothing): the task has no expert (add `expert: {{commit: \
+<sha>}}` once known).
 - no covering tests: the task has no test commands.
 
 ## Translated
 
-- the script → the visible workload `acme__calc-dd44ee5/workload.py` (kind python), as given.
+- the script → the visible workload `acme__calc-dd44ee5/workload.py` (kind python), as given (no \
+timeit call: perfagent's own timing, setup() before every timed call).
 """
 
 

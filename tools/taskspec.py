@@ -22,6 +22,22 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class TimingSpec(_Strict):
+    """How one timed value of a ``python``/``gso`` workload is taken (tasks/README.md).
+
+    perfagent's own default runs ``setup()`` before every call and times one call (it resists
+    caches); imported timeit scripts carry the script's own ``number``, ``setup`` and ``gc``."""
+
+    number: Annotated[int, Field(ge=1, le=1_000_000)] = 1  # calls timed after one setup()
+    setup: Literal["each", "never"] = "each"  # setup() before each `number` calls, or never
+    setup_statement: str | None = None  # timeit's setup= string, run before each unit
+    gc: bool = True  # the collector stays on during timed calls (timeit turns it off)
+    loops: Annotated[int, Field(ge=1)] | None = None  # units per value; None = calibrated
+    target_s: Annotated[float, Field(gt=0, le=60)] = 0.1  # calibration: a value lasts this
+    warmup: Annotated[int, Field(ge=0, le=100)] | None = None  # values; None = 1 if loops > 1
+    repeat_hint: Annotated[int, Field(ge=1)] | None = None  # the script's repeat= (a hint)
+
+
 class WorkloadSpec(_Strict):
     """One timed workload. ``python``/``gso`` time a function, ``command`` a whole process,
     ``pytest`` the call duration of named tests."""
@@ -32,6 +48,7 @@ class WorkloadSpec(_Strict):
     repeat: Annotated[int, Field(ge=1, le=1000)] = 5
     command: str | None = None
     tests: list[str] | None = None
+    timing: TimingSpec = TimingSpec()
 
     @model_validator(mode="after")
     def _fields_for_kind(self) -> WorkloadSpec:
@@ -40,6 +57,8 @@ class WorkloadSpec(_Strict):
         ]
         if not getattr(self, needed):
             raise ValueError(f"workload of kind {self.kind!r} needs '{needed}'")
+        if self.kind in ("command", "pytest") and self.timing != TimingSpec():
+            raise ValueError(f"'timing' applies to python and gso workloads, not {self.kind!r}")
         return self
 
     @property
@@ -66,6 +85,26 @@ class ExpertSpec(_Strict):
         return self
 
 
+class ReferenceSpec(_Strict):
+    """Figures the task set itself published for this task (measured elsewhere, not here):
+    ``batch --oracle`` sets them beside what it measures."""
+
+    source: str  # who published them: "SWE-fficiency", "SWE-Perf", "GSO", ...
+    expert_speedup: Annotated[float, Field(gt=0)] | None = None  # base time / expert time
+    base_s: Annotated[float, Field(gt=0)] | None = None  # e.g. SWE-fficiency's "Before Mean"
+    expert_s: Annotated[float, Field(gt=0)] | None = None  # ... and "After Mean"
+    note: str = ""  # how the figure was taken (its statistic, runs, machine) when known
+
+    @property
+    def speedup(self) -> float | None:
+        """The published speedup, or the one its before/after times imply."""
+        if self.expert_speedup is not None:
+            return self.expert_speedup
+        if self.base_s is not None and self.expert_s is not None:
+            return self.base_s / self.expert_s
+        return None
+
+
 class LimitsSpec(_Strict):
     timeout_s: Annotated[float, Field(gt=0)] = 600.0
     memory_mb: Annotated[int, Field(gt=0)] | None = 4096
@@ -88,6 +127,7 @@ class TaskSpec(_Strict):
     expert: ExpertSpec | None = None
     targets: list[str] = []
     limits: LimitsSpec = LimitsSpec()
+    reference: ReferenceSpec | None = None
 
 
 class Task:

@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from perfagent.agent.batch.metrics import reference_agreement
 from perfagent.agent.batch.results import now, row_from_trajectory
 from perfagent.agent.context import Budgets, RunContext
 from perfagent.agent.proposers import judge_of, make_proposer
@@ -24,9 +25,10 @@ from perfagent.tools.bench.session import SessionConfig
 from perfagent.tools.errors import PerfagentError
 from perfagent.tools.lab import MeasureOptions, measure
 from perfagent.tools.lab.measure import GSO_MIN_SPEEDUP
+from perfagent.tools.lab.report import WorkloadResult
 from perfagent.tools.progress import ProgressEvent, describe
 from perfagent.tools.runner import IsolationLevel, use_isolation
-from perfagent.tools.taskspec import load_task
+from perfagent.tools.taskspec import ReferenceSpec, load_task
 
 
 @dataclass(frozen=True)
@@ -165,12 +167,14 @@ def execute_oracle(job: OracleJob) -> dict[str, Any]:
 
     It reproduces when every workload is decisively faster (the lab's verdict), the geometric
     mean of the workloads' speedups reaches GSO's instance threshold (1.2), the expert's tests
-    pass and its outputs are equivalent to base's.
+    pass and its outputs are equivalent to base's. A task with published figures also gets
+    the measured/published ratio and whether it agrees (``metrics.reference_agreement``).
     """
     started = time.monotonic()
     row: dict[str, Any] = {"task": job.task, "k": 0, "finished": None}
     try:
         task = load_task(job.task_file)
+        row.update(_published(task.spec.reference))
         cpus = frozenset(_cpus())
         options = MeasureOptions(
             expert=True, session=SessionConfig(max_runs=job.max_runs), cpus=cpus
@@ -192,6 +196,7 @@ def execute_oracle(job: OracleJob) -> dict[str, Any]:
             equivalent=report.equivalent,
             tests_passed=report.tests_passed,
             workloads=len(report.workloads),
+            timing=_timing(report.workloads[0]),
             reproduces=(
                 report.overall.get("verdict") == "faster"
                 and geomean >= GSO_MIN_SPEEDUP
@@ -199,5 +204,29 @@ def execute_oracle(job: OracleJob) -> dict[str, Any]:
                 and report.equivalent is not False
             ),
         )
+        ratio, agrees = reference_agreement(report.speedup, row.get("reference_speedup"))
+        row.update(reference_ratio=ratio, reference_agrees=agrees)
     row.update(where(), wall_s=time.monotonic() - started, finished=now())
     return row
+
+
+def _published(reference: ReferenceSpec | None) -> dict[str, Any]:
+    if reference is None:
+        return {}
+    return {
+        "reference_speedup": reference.speedup,
+        "reference_source": reference.source,
+        "reference_base_s": reference.base_s,
+        "reference_expert_s": reference.expert_s,
+    }
+
+
+def _timing(workload: WorkloadResult) -> dict[str, Any]:
+    """How the primary workload was timed: the spec's timeit semantics and the loops used."""
+    timing = workload.timing
+    return {
+        "number": timing.get("number"),
+        "setup": timing.get("setup_statement") or timing.get("setup"),
+        "gc": timing.get("gc"),
+        "loops": workload.loops,
+    }

@@ -24,6 +24,18 @@ SWE-Perf (SWE-Perf/SWE-Perf), per run index k, then averaged over k:
   significantly slower than the patched code (one-sided Mann–Whitney U, p < 0.1), after
   dropping values outside [Q1 − IQR, Q3 + IQR] (``swe_perf_delta``).
 
+SWE-fficiency (swefficiency/swefficiency):
+- ``Speedup Ratio`` of a run = its speedup over base / the expert's speedup, where a run that
+  failed, is incorrect (tests fail, outputs differ) or kept nothing counts as no speedup (1),
+  so its SR is 1 / the expert's speedup; aggregated over tasks with a harmonic mean, per run
+  index k (a missing run counts as no speedup), then averaged over k. The expert's speedup is
+  the one measured in the run's own session (a failed run borrows the median of its task's
+  other runs); a task with no expert measurement is left out and counted.
+
+Published reference figures (``batch --oracle``):
+- a task's measured expert speedup agrees with the collection's published one when
+  measured / published is within ±15 % (published speedup ≤ 10×) or ±50 % (beyond).
+
 perfagent's own:
 - expert share of a done run = (its final speedup, or 1 when nothing was kept) / the
   expert's speedup in the same session; the median over runs and the distribution.
@@ -160,6 +172,90 @@ def swe_perf_delta(base: Sequence[float], patched: Sequence[float]) -> float:
     return best
 
 
+@dataclass(frozen=True)
+class SpeedupRatio:
+    """SWE-fficiency's aggregate: harmonic mean over tasks of each run's SR."""
+
+    value: float | None  # mean over run indices of the per-index harmonic mean
+    per_k: list[float | None]
+    tasks: int  # tasks scored
+    without_expert: list[str]  # tasks left out: no expert speedup was measured
+
+
+def run_speedup_ratio(row: Row | None, expert: float) -> float:
+    """One run's SR: its speedup if correct (no speedup otherwise) / the expert's speedup."""
+    mine = row.get("speedup") if row is not None and correct(row) else None
+    return float(mine if isinstance(mine, int | float) and mine > 0 else 1.0) / expert
+
+
+def _task_expert(runs: Sequence[Row]) -> float | None:
+    experts = [
+        float(r["expert_speedup"])
+        for r in runs
+        if isinstance(r.get("expert_speedup"), int | float) and r["expert_speedup"] > 0
+    ]
+    return statistics.median(experts) if experts else None
+
+
+def speedup_ratio(grouped: Mapping[str, Sequence[Row]], k_max: int) -> SpeedupRatio:
+    experts = {task: _task_expert(runs) for task, runs in grouped.items()}
+    scored = {task: e for task, e in experts.items() if e is not None}
+    per_k: list[float | None] = []
+    for k in range(k_max):
+        ratios = []
+        for task, task_expert in scored.items():
+            row = next((r for r in grouped[task] if int(r["k"]) == k), None)
+            own = row.get("expert_speedup") if row is not None else None
+            expert = float(own) if isinstance(own, int | float) and own > 0 else task_expert
+            ratios.append(run_speedup_ratio(row, expert))
+        per_k.append(stats.hmean(ratios).item() if ratios else None)
+    values = [v for v in per_k if v is not None]
+    return SpeedupRatio(
+        value=statistics.fmean(values) if values else None,
+        per_k=per_k,
+        tasks=len(scored),
+        without_expert=sorted(t for t, e in experts.items() if e is None),
+    )
+
+
+AGREE_WITHIN = 0.15  # measured / published, for published speedups up to AGREE_LARGE
+AGREE_WITHIN_LARGE = 0.5
+AGREE_LARGE = 10.0
+
+
+def reference_agreement(
+    measured: float | None, published: float | None
+) -> tuple[float | None, bool | None]:
+    """measured / published and whether that is within the tolerance (None: nothing to say)."""
+    if not isinstance(measured, int | float) or not isinstance(published, int | float):
+        return None, None
+    if measured <= 0 or published <= 0 or not math.isfinite(measured):
+        return None, None
+    ratio = float(measured) / float(published)
+    tolerance = AGREE_WITHIN if published <= AGREE_LARGE else AGREE_WITHIN_LARGE
+    return ratio, abs(ratio - 1.0) <= tolerance
+
+
+@dataclass(frozen=True)
+class OracleAgreement:
+    with_reference: int  # oracle rows of tasks with a published speedup
+    measured: int  # ... of which a measurement finished
+    agree: int
+
+    def to_json(self) -> dict[str, int]:
+        return vars(self).copy()
+
+
+def oracle_agreement(oracle: Iterable[Row]) -> OracleAgreement:
+    rows = [r for r in oracle if isinstance(r.get("reference_speedup"), int | float)]
+    measured = [r for r in rows if r.get("reference_agrees") is not None]
+    return OracleAgreement(
+        with_reference=len(rows),
+        measured=len(measured),
+        agree=sum(r.get("reference_agrees") is True for r in measured),
+    )
+
+
 def delta_from_ci(ci: Sequence[float] | None) -> float | None:
     """A conservative stand-in for δ when raw times are missing: the runtime reduction at
     the lower end of the speedup's 95 % interval, 1 − 1/lo, clipped to [0, 1]."""
@@ -209,6 +305,7 @@ class BatchMetrics:
     opt_at_k: float
     opt_at: dict[int, float]  # estimated Opt@k for k = 1 … K
     swe_perf: SwePerf
+    speedup_ratio: SpeedupRatio
     expert_shares: list[float]
     median_expert_share: float | None
     flagged: int  # done runs whose final patch carries reward-hack flags
@@ -234,6 +331,12 @@ class BatchMetrics:
                 "correctness": self.swe_perf.correctness,
                 "performance": self.swe_perf.performance,
                 "per_k": self.swe_perf.per_k,
+            },
+            "swefficiency_speedup_ratio": {
+                "value": self.speedup_ratio.value,
+                "per_k": self.speedup_ratio.per_k,
+                "tasks": self.speedup_ratio.tasks,
+                "without_expert": self.speedup_ratio.without_expert,
             },
             "expert_shares": self.expert_shares,
             "median_expert_share": self.median_expert_share,
@@ -282,6 +385,7 @@ def compute(rows: Iterable[Row], tasks: Sequence[str], k: int) -> BatchMetrics:
         opt_at_k=opt_at_k(grouped),
         opt_at={j: opt_at_estimate(grouped, j) for j in range(1, k + 1)},
         swe_perf=swe_perf(grouped, k),
+        speedup_ratio=speedup_ratio(grouped, k),
         expert_shares=shares,
         median_expert_share=_median(shares),
         flagged=sum(bool(r.get("flags")) for r in flat if r.get("status") == "done"),

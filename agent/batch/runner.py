@@ -78,6 +78,7 @@ class BatchResult:
             "metrics": self.metrics.to_json() if self.metrics else None,
             "rows": self.rows,
             "oracle": self.oracle,
+            "oracle_agreement": metrics.oracle_agreement(self.oracle).to_json(),
         }
 
 

@@ -12,7 +12,7 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-from perfagent.agent.batch.metrics import BatchMetrics, expert_share
+from perfagent.agent.batch.metrics import BatchMetrics, expert_share, oracle_agreement
 from perfagent.agent.report.cells import (
     DASH,
     Cell,
@@ -65,7 +65,14 @@ DEFINITIONS = [
     "a conservative stand-in.",
     "Expert share: final speedup (1 when nothing was kept) / the expert's speedup measured in "
     "the same session, over done runs with an expert.",
+    "Speedup Ratio (SWE-fficiency): a run's speedup (1 when it failed, is incorrect or kept "
+    "nothing) / the expert's speedup; harmonic mean over tasks, per run index, averaged.",
 ]
+ORACLE_DEFINITION = (
+    "Published: the speedup the task set itself published (SWE-fficiency's speedup or Before / "
+    "After Mean, SWE-Perf's duration changes, ...); ratio = measured / published; it agrees "
+    "within ±15 % for published speedups up to 10×, ±50 % beyond."
+)
 
 
 def _num(value: Any, fmt: str = "{:.3f}") -> str:
@@ -91,6 +98,7 @@ def cards(m: BatchMetrics) -> list[tuple[str, str]]:
         ("Apply", share(m.swe_perf.apply)),
         ("Correctness", share(m.swe_perf.correctness)),
         ("Performance", share(m.swe_perf.performance)),
+        ("Speedup Ratio", _num(m.speedup_ratio.value)),
         ("median expert share", share(m.median_expert_share)),
         ("cost / task", _num(m.mean_cost_per_task, "${:.4f}")),
         ("time / task", seconds(m.mean_wall_per_task)),
@@ -156,22 +164,53 @@ def run_table(rows: Sequence[Mapping[str, Any]], out: Path) -> Table:
     return table
 
 
+ORACLE_COLUMNS = (
+    "task|timing|expert speedup|95% CI|verdict|geomean|reproduces|published|source|ratio|agrees|"
+    "error"
+)
+
+
+def _timing_text(timing: Any) -> str:
+    if not isinstance(timing, Mapping) or timing.get("number") is None:
+        return DASH
+    gc = "gc on" if timing.get("gc") else "gc off"
+    return (
+        f"number {timing['number']}, setup {timing.get('setup')}, {gc}, loops {timing.get('loops')}"
+    )
+
+
 def oracle_table(rows: Sequence[Mapping[str, Any]]) -> Table:
     table = Table(
-        ["task", "expert speedup", "95% CI", "verdict", "geomean", "reproduces", "error"],
-        numeric=frozenset({"expert speedup", "geomean"}),
+        ORACLE_COLUMNS.split("|"),
+        numeric=frozenset({"expert speedup", "geomean", "published", "ratio"}),
     )
     for r in rows:
+        agrees = r.get("reference_agrees")
         table.add(
             Cell(str(r["task"]), code=True),
+            _timing_text(r.get("timing")),
             speedup(r.get("speedup")),
             interval(r.get("ci")),
             verdict_cell(r.get("overall") or r.get("verdict")),
             speedup(r.get("geomean_speedup")),
             yes_no(bool(r.get("reproduces"))),
+            speedup(r.get("reference_speedup")),
+            text(r.get("reference_source")),
+            _num(r.get("reference_ratio")),
+            yes_no(agrees) if agrees is not None else Cell(DASH),
             text(r.get("error")),
         )
     return table
+
+
+def oracle_count(rows: Sequence[Mapping[str, Any]]) -> str:
+    counted = oracle_agreement(rows)
+    if not counted.with_reference:
+        return "No task carries a published speedup."
+    return (
+        f"{counted.agree} of {counted.measured} measured tasks agree with the published speedup "
+        f"({counted.with_reference} tasks publish one)."
+    )
 
 
 def share_plot(shares: Sequence[float], *, width: int = 640, height: int = 150) -> str:
@@ -241,7 +280,8 @@ def render_markdown(
         lines += ["## Definitions", "", *[f"- {md_text(d)}" for d in DEFINITIONS]]
     if oracle:
         lines += ["", "## Oracle: does the expert patch reproduce here?", ""]
-        lines += [md_table(oracle_table(oracle))]
+        lines += [f"**{md_text(oracle_count(oracle))}**", ""]
+        lines += [md_table(oracle_table(oracle)), "", f"- {md_text(ORACLE_DEFINITION)}"]
     return "\n".join(lines) + "\n"
 
 
@@ -273,7 +313,9 @@ def render_html(
         body += [f"<li>{escape(d)}</li>" for d in DEFINITIONS] + ["</ul>"]
     if oracle:
         body += ["<h2>Oracle: does the expert patch reproduce here?</h2>"]
+        body += [f'<p class="sub"><strong>{escape(oracle_count(oracle))}</strong></p>']
         body += [html_table(oracle_table(oracle))]
+        body += [f'<p class="note">{escape(ORACLE_DEFINITION)}</p>']
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">\n'
         f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">\n'

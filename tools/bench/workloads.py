@@ -1,7 +1,11 @@
 """Run one workload once, in a fresh process, against one variant tree.
 
-A run yields a ``Sample``: the timed value for this process (seconds, or instructions with
-the instruction metric), its peak memory, its output for equivalence checks, and any error.
+A run yields a ``Sample``: the timed value for this process (seconds per call, or
+instructions with the instruction metric), its peak memory, its output for equivalence
+checks, and any error. ``python``/``gso`` processes take warm-up values (discarded), then
+``repeat`` values of ``loops`` units each (the driver's docstring says what a unit is);
+``loops`` is calibrated by the runner's first run, which must be on base, and then kept
+for every variant.
 """
 
 from __future__ import annotations
@@ -91,16 +95,19 @@ class Sample:
     foreign_imports: list[str] = field(default_factory=list)
     self_consistent: bool | None = None
     wall_s: float = 0.0  # the process's wall time as the parent saw it (python/gso kinds)
+    timed_s: float = 0.0  # what the driver's clock says its timed values took in all (ditto)
+    loops: int | None = None  # python/gso: units per value (``calls`` are per-call values)
+    warmups: list[float] = field(default_factory=list)  # discarded values, seconds per call
 
 
 def claimed_saving_error(base: Sequence[Sample], variant: Sequence[Sample]) -> str | None:
     """Why a variant's timings cannot be true across its processes, or None. The time its
-    calls claim to save per process (median summed calls, base minus variant) must show in
+    calls claim to save per process (median timed seconds, base minus variant) must show in
     the wall time of its processes: a clock patched inside the process (out of the guard's
     sight) shortens the reported calls but not the process. More than half the claimed
     saving missing from the wall time, beyond three standard errors, is an error."""
-    pairs_b = [(sum(s.calls), s.wall_s) for s in base if s.error is None and s.wall_s > 0]
-    pairs_v = [(sum(s.calls), s.wall_s) for s in variant if s.error is None and s.wall_s > 0]
+    pairs_b = [(s.timed_s, s.wall_s) for s in base if s.error is None and s.wall_s > 0]
+    pairs_v = [(s.timed_s, s.wall_s) for s in variant if s.error is None and s.wall_s > 0]
     if len(pairs_b) < 3 or len(pairs_v) < 3:
         return None
     claimed = statistics.median(c for c, _ in pairs_b) - statistics.median(c for c, _ in pairs_v)
@@ -134,6 +141,7 @@ class WorkloadRunner:
         limits: runner.Limits,
         cpus: frozenset[int] | None = None,
         metric: Metric = "time",
+        loops: int | None = None,
     ) -> None:
         self.spec = spec
         self.workload_file = workload_file
@@ -145,6 +153,9 @@ class WorkloadRunner:
         self.reference = scratch / f"{spec.label}.gso-reference"
         self._counter = 0
         self._last_clock: dict[str, int] | None = None
+        # Units per value: the spec's, one already calibrated for this task, or (None) set by
+        # the first run, which calibrates on whichever variant it runs (callers run base).
+        self.loops = spec.timing.loops or loops
         scratch.mkdir(parents=True, exist_ok=True)
 
     def run(
@@ -170,6 +181,15 @@ class WorkloadRunner:
         return self.env.sandbox(variant.tree, writable=(self.scratch,), readable=readable)
 
     # -- python / gso ---------------------------------------------------------------------
+    def _timing(self, mode: str) -> dict[str, Any]:
+        timing = self.spec.timing.model_dump()
+        if self.metric == "instructions":
+            loops, warmup = 1, 0  # counts are exact: no warm-up, no loops to average over
+        else:
+            loops = self.loops or 1
+            warmup = timing["warmup"] if timing["warmup"] is not None else int(loops > 1)
+        return {**timing, "loops": loops, "warmup": warmup}
+
     def _driver_spec(self, variant: Variant, mode: str, store_reference: bool) -> tuple[Path, Path]:
         self._counter += 1
         stem = self.scratch / f"{variant.name}-{self._counter}"
@@ -178,6 +198,7 @@ class WorkloadRunner:
             "tree": str(variant.tree),
             "workload_file": str(self.workload_file),
             "repeat": self.spec.repeat,
+            "timing": self._timing(mode),
             "mode": mode,
             "report": str(stem.with_suffix(".report.json")),
             "output": str(stem.with_suffix(".out.json")),
@@ -190,7 +211,8 @@ class WorkloadRunner:
         return spec_path, stem
 
     def _run_driver(self, variant: Variant, wrapper: list[str], *, store_reference: bool) -> Sample:
-        spec_path, stem = self._driver_spec(variant, "time", store_reference)
+        mode = "calibrate" if self.loops is None else "time"
+        spec_path, stem = self._driver_spec(variant, mode, store_reference)
         window_start = time.monotonic_ns()
         result = runner.run(
             [*wrapper, *driver_argv(self.env.python), str(spec_path)],
@@ -206,8 +228,13 @@ class WorkloadRunner:
         finally:
             _remove_driver_files(stem)
         sample.wall_s = (window[1] - window[0]) / 1e9
+        # ``calls`` are seconds per call; each value timed ``loops`` × ``number`` calls.
+        per_value = (sample.loops or 1) * self.spec.timing.number
+        sample.timed_s = (sum(sample.calls) + sum(sample.warmups)) * per_value
         if sample.error is None:
-            sample.error = wall_clock_error(sample.calls, self._last_clock, window)
+            sample.error = wall_clock_error([sample.timed_s], self._last_clock, window)
+        if mode == "calibrate" and sample.error is None:
+            self.loops = sample.loops
         return sample
 
     def _read_driver_report(self, variant: Variant, result: runner.RunResult, stem: Path) -> Sample:
@@ -223,6 +250,7 @@ class WorkloadRunner:
         report = json.loads(report_path.read_text(encoding="utf-8"))
         self._last_clock = report.get("clock")  # for wall_clock_error, read by the caller
         calls = [ns / 1e9 for ns in report["times_ns"]]
+        warmups = [ns / 1e9 for ns in report.get("warmup_ns", [])]
         out_path = stem.with_suffix(".out.json")
         output = json.loads(out_path.read_text(encoding="utf-8")) if out_path.is_file() else None
         error = None
@@ -240,6 +268,8 @@ class WorkloadRunner:
             equivalence_failure=report.get("equivalence_failure"),
             foreign_imports=report.get("foreign_imports", []),
             self_consistent=report.get("self_consistent"),
+            loops=report.get("loops"),
+            warmups=warmups,
         )
 
     # -- command ------------------------------------------------------------------------------
@@ -359,7 +389,8 @@ class WorkloadRunner:
             counts[mode] = count
         assert sample is not None
         # Everything but the timed calls (start-up, imports, setup) cancels out.
-        sample.value = max(counts["time"] - counts["null"], 1) / self.spec.repeat
+        calls = self.spec.repeat * self.spec.timing.number
+        sample.value = max(counts["time"] - counts["null"], 1) / calls
         sample.calls = [sample.value]
         return sample
 

@@ -25,7 +25,13 @@ from perfagent.tools.edit.paths import is_protected, protected_patterns
 from perfagent.tools.errors import BaselineError, MeasurementError, TaskSpecError
 from perfagent.tools.lab.outputs import OutputTracker
 from perfagent.tools.lab.prepared import PreparedTask, prepare_task, task_limits
-from perfagent.tools.lab.report import MeasureReport, TestResult, VariantResult, WorkloadResult
+from perfagent.tools.lab.report import (
+    MeasureReport,
+    ProcessTiming,
+    TestResult,
+    VariantResult,
+    WorkloadResult,
+)
 from perfagent.tools.progress import Progress, SamplingRound, StageStarted, ignore
 from perfagent.tools.pyenv import TaskEnvironment
 from perfagent.tools.taskspec import Task, WorkloadSpec
@@ -52,6 +58,10 @@ class MeasureOptions:
     # Test results already known for a variant's exact tree (variant name → results): those
     # commands are not run again. The lab never guesses this; the caller vouches for it.
     known_tests: dict[str, list[TestResult]] = field(default_factory=dict)
+    # Units per value already calibrated for this task's workloads (label → loops), so every
+    # measurement of one task times the same loops; a workload not named here is calibrated
+    # on base by its first run.
+    loops: dict[str, int] = field(default_factory=dict)
 
 
 def measure(
@@ -208,8 +218,9 @@ def _measure_workload(
         limits=limits,
         cpus=options.cpus,
         metric=options.metric,
+        loops=options.loops.get(spec.label),
     )
-    # One untimed base run first: a crash here is the user's to fix, not a measurement.
+    # One untimed base run first (it calibrates loops): a crash here is the user's to fix.
     first = workload_runner.run(variants["base"], store_reference=True)
     if first.error is not None:
         raise BaselineError(f"workload {spec.label!r} fails on base: {first.error}")
@@ -248,7 +259,7 @@ def _measure_workload(
         problem = claimed_saving_error(result.samples["base"], result.samples[name])
         if problem is not None:  # an error, not a speedup (reported as not equivalent)
             tracker.failures.setdefault(name, problem)
-    return _workload_result(spec, hidden, result, tracker)
+    return _workload_result(spec, hidden, result, tracker, workload_runner.loops)
 
 
 def _sampling_round(
@@ -272,8 +283,16 @@ def _median(values: list[float]) -> float:
     return float(statistics.median(values)) if values else float("nan")
 
 
+def _processes(samples: list[Sample]) -> list[ProcessTiming]:
+    return [ProcessTiming(s.loops, s.warmups, s.calls) for s in samples]
+
+
 def _workload_result(
-    spec: WorkloadSpec, hidden: bool, result: SessionResult, tracker: OutputTracker
+    spec: WorkloadSpec,
+    hidden: bool,
+    result: SessionResult,
+    tracker: OutputTracker,
+    loops: int | None,
 ) -> WorkloadResult:
     base = result.samples["base"]
     out = WorkloadResult(
@@ -287,6 +306,9 @@ def _workload_result(
         elapsed_s=result.elapsed_s,
         stopped=result.stopped,
         base_values=result.values("base"),
+        base_processes=_processes(base),
+        loops=loops if spec.kind in ("python", "gso") else None,
+        timing=spec.timing.model_dump() if spec.kind in ("python", "gso") else {},
     )
     for name, comparison in result.comparisons.items():
         samples = result.samples[name]
@@ -304,6 +326,7 @@ def _workload_result(
             equivalent=equivalent,
             equivalence_detail=detail,
             values=result.values(name),
+            processes=_processes(samples),
         )
     return out
 

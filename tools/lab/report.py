@@ -9,6 +9,16 @@ from perfagent.tools.bench.stats import Verdict
 
 
 @dataclass
+class ProcessTiming:
+    """What one fresh process timed: ``loops`` units per value (python/gso), its discarded
+    warm-up values and its timed values, both in seconds per call."""
+
+    loops: int | None
+    warmups: list[float]
+    values: list[float]
+
+
+@dataclass
 class VariantResult:
     """One variant (expert or candidate) against base on one workload."""
 
@@ -23,6 +33,7 @@ class VariantResult:
     equivalent: bool | None
     equivalence_detail: str = ""
     values: list[float] = field(default_factory=list)  # every run's value, in run order
+    processes: list[ProcessTiming] = field(default_factory=list)  # the same runs, in detail
 
 
 @dataclass
@@ -38,6 +49,10 @@ class WorkloadResult:
     stopped: str
     variants: dict[str, VariantResult] = field(default_factory=dict)
     base_values: list[float] = field(default_factory=list)  # every base run's value
+    base_processes: list[ProcessTiming] = field(default_factory=list)
+    # python/gso: units per value, calibrated on base (or given); the spec's timing as used
+    loops: int | None = None
+    timing: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass

@@ -91,6 +91,7 @@ def spec(
     hidden: list[dict[str, Any]],
     tests: list[str],
     expert: dict[str, str] | None,
+    reference: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The task mapping in the order tasks/README.md documents it."""
     out: dict[str, Any] = {"id": task_id, "description": description, "repo": repo, "ref": ref}
@@ -103,4 +104,6 @@ def spec(
     out |= {"hidden_workloads": hidden, "tests": tests}
     if expert:
         out["expert"] = expert
+    if reference:
+        out["reference"] = reference
     return out

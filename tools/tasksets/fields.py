@@ -75,8 +75,11 @@ def string_list(row: Row, name: str, *, lines: bool) -> list[str]:
 
 
 def repo_url(repo: str) -> str:
-    """``owner/name`` → its GitHub URL; a git URL as given (a GitHub one without ``.git``)."""
+    """``owner/name`` → its GitHub URL; a git URL as given (a GitHub one without ``.git``); an
+    absolute local path (a fetched copy or a mirror) as given."""
     repo = repo.strip()
+    if repo.startswith("/"):
+        return repo
     if _OWNER_NAME.match(repo):
         return f"https://github.com/{repo}"
     github = _GITHUB.match(repo)

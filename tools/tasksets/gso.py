@@ -18,6 +18,7 @@ import ast
 from typing import Any
 
 from perfagent.tools.tasksets import common, scripts
+from perfagent.tools.tasksets import reference as published
 from perfagent.tools.tasksets.commands import translate
 from perfagent.tools.tasksets.fields import (
     Row,
@@ -37,6 +38,9 @@ _UNUSED = ("created_at", "hints_text", "gt_commit_message", "arch", "instance_im
 _EXPERT_MESSAGE = "hints_text and gt_commit_message are the expert commit's message"
 _WHY = {"hints_text": _EXPERT_MESSAGE, "gt_commit_message": _EXPERT_MESSAGE}
 
+# GSO times with timeit (the collector off), setup() before the one experiment() it times.
+_TIMING = {"gc": False}
+
 
 def convert(row: Row) -> ImportedTask:
     tid, notes = task_id(required_text(row, "instance_id"))
@@ -53,8 +57,10 @@ def convert(row: Row) -> ImportedTask:
     notes.append(
         Note(
             "translated",
-            f"prob_script → the visible workload `{tid}/workload.py` (kind gso, repeat 1: "
-            "one timed experiment() per fresh process, as GSO's timeit with number=1).",
+            f"prob_script → the visible workload `{tid}/workload.py` (kind gso, repeat 1: one "
+            "timed value per fresh process, setup() before each experiment() as GSO's "
+            "timeit with number=1, the collector off as in timeit; a value holds as many "
+            "experiments as last ≥ 100 ms, after a discarded warm-up, when one is shorter).",
         )
     )
     notes += common.network_note("workload.py", prob)
@@ -79,6 +85,8 @@ def convert(row: Row) -> ImportedTask:
         Note("translated", "correctness: check_equivalence in every workload; no test commands.")
     )
     notes += common.unused_fields(row, _UNUSED, _WHY)
+    reference, reference_notes = published.from_row(row, TITLE)
+    notes += reference_notes
     api = optional_text(row, "api")
     target = f"`{api}`" if api else "the API under test"
     text = f"GSO task {tid}: make {target} faster in {common.repo_label(repo)}."
@@ -92,10 +100,16 @@ def convert(row: Row) -> ImportedTask:
         python=install.python or setup.python,
         setup=setup.setup + install.setup,
         build=setup.build + install.build,
-        workload={"kind": "gso", "file": f"{tid}/workload.py", "repeat": 1},
+        workload={
+            "kind": "gso",
+            "file": f"{tid}/workload.py",
+            "repeat": 1,
+            "timing": dict(_TIMING),
+        },
         hidden=hidden,
         tests=[],
         expert=expert,
+        reference=reference,
     )
     return ImportedTask(tid, spec, files, notes)
 
@@ -121,7 +135,9 @@ def _hidden(
         name = f"gso_test_{index}.py"
         files[name] = test
         written.append(f"{what} → `{tid}/{name}`")
-        hidden.append({"kind": "gso", "file": f"{tid}/{name}", "repeat": 1})
+        hidden.append(
+            {"kind": "gso", "file": f"{tid}/{name}", "repeat": 1, "timing": dict(_TIMING)}
+        )
         notes += common.network_note(name, test)
     same = f"tests[{matched}] is prob_script itself" if matched is not None else ""
     if written:

@@ -15,7 +15,7 @@ import copy
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TypeGuard
+from typing import Any, TypeGuard
 
 from perfagent.tools.tasksets.model import RowError
 
@@ -124,11 +124,16 @@ def _drop_docstring(node: _Scope) -> None:
 # -- timeit scripts -------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Harness:
-    """The module-level timing a script did itself, now removed."""
+    """The module-level timing a script did itself, now removed, and how it timed."""
 
     lines: list[tuple[int, int]]  # removed line ranges, 1-based, inclusive
     number: int | None = None  # timeit's number=, when a literal
-    passes_setup: bool = False  # setup= was given to timeit
+    passes_setup: bool = False  # setup= was given to timeit (anything but its default)
+    setup_function: str | None = None  # setup=NAME: the script's function timeit calls
+    setup_statement: str | None = None  # setup="...": a statement timeit runs
+    repeat: int | None = None  # timeit.repeat's repeat= (5 when omitted), 1 for timeit()
+    function: str | None = None  # "timeit" or "repeat": what the script called
+    unreadable_setup: bool = False  # setup= given as something else (a lambda, a call...)
 
 
 def strip_timeit_harness(source: str, tree: ast.Module) -> tuple[str, Harness]:
@@ -147,14 +152,6 @@ def strip_timeit_harness(source: str, tree: ast.Module) -> tuple[str, Harness]:
         removed.append(node)
         bound |= _names(node, ast.Store)
         first = first or (calls[0] if calls else None)
-    number: int | None = None
-    passes_setup = False
-    if first is not None:
-        keywords = {k.arg: k.value for k in first.keywords}
-        passes_setup = "setup" in keywords
-        value = keywords.get("number")
-        if isinstance(value, ast.Constant) and isinstance(value.value, int):
-            number = value.value
     if not removed:
         return source, Harness([])
     lines = source.splitlines(keepends=True)
@@ -166,7 +163,71 @@ def strip_timeit_harness(source: str, tree: ast.Module) -> tuple[str, Harness]:
         ranges.append((start, node.end_lineno or node.lineno))
     gone = {i for start, end in ranges for i in range(start - 1, end)}
     kept = "".join(line for i, line in enumerate(lines) if i not in gone)
-    return kept, Harness(_merge(ranges), number, passes_setup)
+    facts = _timing_facts(first, tree) if first is not None else {}
+    return kept, Harness(_merge(ranges), **facts)
+
+
+# timeit's signatures: timeit(stmt, setup, timer, number, globals),
+# repeat(stmt, setup, timer, repeat, number, globals), Timer(stmt, setup, timer, globals)
+# with Timer(...).timeit(number) / .repeat(repeat, number).
+_POSITIONS = {
+    "timeit": ("stmt", "setup", "timer", "number", "globals"),
+    "repeat": ("stmt", "setup", "timer", "repeat", "number", "globals"),
+    "Timer": ("stmt", "setup", "timer", "globals"),
+}
+_TIMER_METHODS = {"timeit": ("number",), "repeat": ("repeat", "number")}
+
+
+def _arguments(call: ast.Call, names: tuple[str, ...]) -> dict[str, ast.expr]:
+    given = dict(zip(names, call.args, strict=False))
+    given.update({k.arg: k.value for k in call.keywords if k.arg})
+    return given
+
+
+def _int(node: ast.expr | None) -> int | None:
+    if isinstance(node, ast.Constant) and isinstance(node.value, int):
+        return node.value
+    return None
+
+
+def _timing_facts(call: ast.Call, tree: ast.Module) -> dict[str, Any]:
+    """number / setup / repeat of the script's first timeit call, read from its arguments."""
+    func = call.func
+    name = (
+        func.id
+        if isinstance(func, ast.Name)
+        else func.attr
+        if isinstance(func, ast.Attribute)
+        else ""
+    )
+    args = _arguments(call, _POSITIONS.get(name, ()))
+    function = name
+    if name == "Timer":
+        # the method called on the Timer: Timer(...).repeat(repeat=3, number=5)
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.value is call
+                and node.func.attr in _TIMER_METHODS
+            ):
+                function = node.func.attr
+                args.update(_arguments(node, _TIMER_METHODS[function]))
+    facts: dict[str, Any] = {"function": function if function in _TIMER_METHODS else None}
+    facts["number"] = _int(args.get("number"))
+    repeat = _int(args.get("repeat"))
+    facts["repeat"] = repeat if repeat is not None else {"repeat": 5, "timeit": 1}.get(function)
+    setup = args.get("setup")
+    if setup is None or (isinstance(setup, ast.Constant) and setup.value == "pass"):
+        return facts
+    facts["passes_setup"] = True
+    if isinstance(setup, ast.Name):
+        facts["setup_function"] = setup.id
+    elif isinstance(setup, ast.Constant) and isinstance(setup.value, str):
+        facts["setup_statement"] = setup.value
+    else:
+        facts["unreadable_setup"] = True
+    return facts
 
 
 _DEFINITIONS = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)

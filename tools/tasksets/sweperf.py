@@ -20,6 +20,7 @@ import statistics
 from typing import Any
 
 from perfagent.tools.tasksets import common
+from perfagent.tools.tasksets import reference as published
 from perfagent.tools.tasksets.fields import (
     Row,
     commitish,
@@ -38,7 +39,6 @@ _UNUSED = (
     "problem_statement_realistic",
     "patch_functions",
     "test_functions",
-    "human_performance",
     "created_at",
 )
 _PROMPT = "prompts of SWE-Perf's own settings"
@@ -79,7 +79,8 @@ def convert(row: Row) -> ImportedTask:
                 "the tests).",
             )
         )
-    notes += _durations(row, tests)
+    reference, duration_notes = _durations(row, tests)
+    notes += duration_notes
     version = optional_text(row, "version")
     notes.append(
         Note(
@@ -116,27 +117,35 @@ def convert(row: Row) -> ImportedTask:
         hidden=[],
         tests=[command],
         expert=expert,
+        reference=reference,
     )
     return ImportedTask(tid, spec, files, notes)
 
 
-def _durations(row: Row, tests: list[str]) -> list[Note]:
-    """SWE-Perf's runs: a list (or JSON list) of {test: {"base": s, "head": s}}."""
+def _durations(row: Row, tests: list[str]) -> tuple[dict[str, Any] | None, list[Note]]:
+    """SWE-Perf's runs: a list (or JSON list) of {test: {"base": s, "head": s}} → the task's
+    published ``reference`` (base and head seconds) and a note."""
     raw: Any = row.get("duration_changes")
     if raw in (None, "", []):
-        return []
+        return None, []
     try:
         runs = json.loads(raw) if isinstance(raw, str) else raw
         base = statistics.median(sum(float(run[t]["base"]) for t in tests) for run in runs)
         head = statistics.median(sum(float(run[t]["head"]) for t in tests) for run in runs)
     except (ValueError, TypeError, KeyError, statistics.StatisticsError):
-        return [Note("left-out", "`duration_changes`: not in the expected shape; not used.")]
+        note = Note("left-out", "`duration_changes`: not in the expected shape; not used.")
+        return None, [note]
     ratio = f" ({base / head:.2f}×)" if head > 0 else ""
-    return [
+    human = row.get("human_performance")
+    how = f"median of {len(runs)} SWE-Perf runs of the efficiency tests (summed call durations)"
+    if human not in (None, ""):
+        how += f"; SWE-Perf's human_performance {human}"
+    reference = published.from_timings(TITLE, base, head, how) if base > 0 and head > 0 else None
+    return reference, [
         Note(
             "translated",
             f"duration_changes: SWE-Perf measured {base:.3f} s on base and {head:.3f} s with the "
             f"PR over the efficiency tests{ratio}, median of {len(runs)} runs; perfagent "
-            "measures again on this machine.",
+            "measures again on this machine (the task's `reference`).",
         )
     ]

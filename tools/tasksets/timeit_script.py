@@ -20,8 +20,10 @@ from __future__ import annotations
 
 import re
 import shlex
+from typing import Any
 
-from perfagent.tools.tasksets import common, scripts
+from perfagent.tools.tasksets import common, pull_request, scripts
+from perfagent.tools.tasksets import reference as published
 from perfagent.tools.tasksets.commands import translate
 from perfagent.tools.tasksets.fields import (
     Row,
@@ -59,14 +61,17 @@ def convert(row: Row) -> ImportedTask:
     notes += id_notes
     script = required_text(row, *SCRIPT_FIELDS)
     files: dict[str, str] = {}
-    notes += _workload(tid, script, files)
-    expert = _expert(row, tid, files, notes)
+    workload, workload_notes = _workload(tid, script, files)
+    notes += workload_notes
+    expert = _expert(row, tid, files, notes, repo, base)
     tests = _tests(row, notes)
     setup_cmds = string_list(row, "setup_commands", lines=True)
     setup = translate(setup_cmds, field="setup_commands", mode="setup")
     rebuild = optional_text(row, "rebuild_cmd", "build_cmd")
     build = translate([rebuild] if rebuild else [], field="rebuild_cmd", mode="build")
     notes += setup.notes + build.notes + common.build_note(build.build)
+    reference, reference_notes = published.from_row(row, "SWE-fficiency")
+    notes += reference_notes
     text = f"{common.repo_label(repo)} at {base}: make the timeit script's workload() faster."
     spec = common.spec(
         tid,
@@ -76,15 +81,17 @@ def convert(row: Row) -> ImportedTask:
         python=setup.python or build.python,
         setup=setup.setup,
         build=setup.build + build.build,
-        workload={"kind": "python", "file": f"{tid}/workload.py"},
+        workload=workload,
         hidden=[],
         tests=tests,
         expert=expert,
+        reference=reference,
     )
     return ImportedTask(tid, spec, files, notes)
 
 
-def _workload(tid: str, script: str, files: dict[str, str]) -> list[Note]:
+def _workload(tid: str, script: str, files: dict[str, str]) -> tuple[dict[str, Any], list[Note]]:
+    """The visible workload (its ``timing`` carrying the script's own) and notes."""
     tree = scripts.parse(script, "the workload script")
     body, harness = scripts.strip_timeit_harness(script, tree)
     defined = scripts.functions(scripts.parse(body, "the workload script"))
@@ -96,37 +103,31 @@ def _workload(tid: str, script: str, files: dict[str, str]) -> list[Note]:
             raise RowError(f"the workload script's {name}() takes arguments")
     notes: list[Note] = []
     target = f"`{tid}/workload.py` (kind python)"
+    workload: dict[str, Any] = {"kind": "python", "file": f"{tid}/workload.py"}
     if harness.lines:
         where = scripts.describe_lines(harness.lines)
         body = (
             f"# perfagent: the module-level timeit harness ({where}) was removed; perfagent\n"
-            "# calls setup() and times workload() itself.\n" + body
+            "# times workload() itself as the task's workload.timing says.\n" + body
         )
+        timing, timing_notes = _timing(harness, defined)
+        workload["timing"] = timing
         notes.append(
             Note(
                 "translated",
                 f"the script → the visible workload {target}: its module-level timeit harness "
-                f"({where}) was removed; perfagent calls setup() before every timed call.",
+                f"({where}) was removed; " + "; ".join(timing_notes) + ".",
             )
         )
-        if harness.number not in (None, 1):
-            notes.append(
-                Note(
-                    "caveat",
-                    f"the script timed {harness.number} workload() calls per sample; perfagent "
-                    "times one call after each setup().",
-                )
-            )
-        if "setup" in defined and not harness.passes_setup:
-            notes.append(
-                Note(
-                    "caveat",
-                    "the script's timeit call did not pass setup=; perfagent calls setup() "
-                    "before every timed call.",
-                )
-            )
+        notes += _timing_caveats(harness, defined)
     else:
-        notes.append(Note("translated", f"the script → the visible workload {target}, as given."))
+        notes.append(
+            Note(
+                "translated",
+                f"the script → the visible workload {target}, as given (no timeit call: "
+                "perfagent's own timing, setup() before every timed call).",
+            )
+        )
     if not scripts.returns_value(defined["workload"]):
         notes.append(
             Note(
@@ -135,10 +136,70 @@ def _workload(tid: str, script: str, files: dict[str, str]) -> list[Note]:
             )
         )
     files["workload.py"] = body
-    return notes + common.network_note("workload.py", body)
+    return workload, notes + common.network_note("workload.py", body)
 
 
-def _expert(row: Row, tid: str, files: dict[str, str], notes: list[Note]) -> dict[str, str] | None:
+def _timing(harness: scripts.Harness, defined: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """The script's timeit semantics as a ``timing`` mapping, and what was carried over."""
+    timing: dict[str, Any] = {"number": harness.number or 1}
+    said = [f"number {timing['number']} (workload() calls per setup)"]
+    if harness.setup_function == "setup" or harness.unreadable_setup:
+        timing["setup"] = "each"
+        said.append("setup() before every `number` calls, as timeit's setup=setup")
+    elif harness.setup_function is not None:
+        timing |= {"setup": "never", "setup_statement": f"{harness.setup_function}()"}
+        said.append(f"{harness.setup_function}() before every `number` calls (timeit's setup=)")
+    elif harness.setup_statement is not None:
+        timing |= {"setup": "never", "setup_statement": harness.setup_statement}
+        said.append(f"the setup statement {harness.setup_statement!r} before every `number` calls")
+    else:
+        timing["setup"] = "never"
+        if "setup" in defined:
+            said.append("setup() never called (the timeit call passes no setup=)")
+    # timeit turns the collector off while it times, unless its setup turns it back on
+    timing["gc"] = "gc.enable()" in (harness.setup_statement or "")
+    said.append(f"garbage collector {'on' if timing['gc'] else 'off'} during timed calls")
+    if harness.repeat is not None:
+        timing["repeat_hint"] = harness.repeat
+        said.append(f"the script's repeat={harness.repeat} kept as a hint")
+    return timing, said
+
+
+def _timing_caveats(harness: scripts.Harness, defined: dict[str, Any]) -> list[Note]:
+    notes = []
+    if harness.number is None:
+        notes.append(
+            Note(
+                "caveat",
+                "the timeit call gives no literal number= (timeit's default is 1,000,000): "
+                "perfagent takes number 1 and calibrates how many calls one value holds.",
+            )
+        )
+    if harness.unreadable_setup:
+        notes.append(
+            Note(
+                "caveat",
+                "the timeit call's setup= is not a name or a string: setup() runs instead.",
+            )
+        )
+    if harness.setup_function not in (None, "setup") and harness.setup_function not in defined:
+        notes.append(
+            Note("caveat", f"setup={harness.setup_function} is not a function the script defines.")
+        )
+    notes.append(
+        Note(
+            "translated",
+            "each fresh process takes warm-up values (discarded) and then values of as many "
+            "`number`-call units as last ≥ 100 ms (calibrated once on base), as pyperf does; "
+            "perfagent compares per-call times across processes.",
+        )
+    )
+    return notes
+
+
+def _expert(
+    row: Row, tid: str, files: dict[str, str], notes: list[Note], repo: str, base: str
+) -> dict[str, str] | None:
     diff = optional_text(row, "patch", "diff")
     if diff:
         notes.append(Note("translated", f"the patch → the expert patch `{tid}/expert.diff`."))
@@ -150,16 +211,46 @@ def _expert(row: Row, tid: str, files: dict[str, str], notes: list[Note]) -> dic
         notes.append(Note("translated", f"the commit → the expert commit {sha}."))
         return {"commit": sha}
     if given:
+        return _pull_request_expert(given, tid, files, notes, repo, base)
+    notes.append(Note("caveat", "no patch, commit or PR: the task has no expert."))
+    return None
+
+
+def _pull_request_expert(
+    given: str, tid: str, files: dict[str, str], notes: list[Note], repo: str, base: str
+) -> dict[str, str] | None:
+    """A PR link alone: its merge (or squash) commit's source diff, read from a local clone."""
+    number = pull_request.pr_number(given)
+    clone = pull_request.local_repo(repo)
+    if number is None or clone is None:
+        where = "" if clone else " (the repository is not a local clone; importers fetch nothing)"
         notes.append(
             Note(
                 "caveat",
-                f"PR {given} comes without its commit or patch: the task has no expert (add "
-                "`expert: {commit: <sha>}` once known).",
+                f"PR {given} comes without its commit or patch{where}: the task has no expert "
+                "(add `expert: {commit: <sha>}` once known).",
             )
         )
-    else:
-        notes.append(Note("caveat", "no patch, commit or PR: the task has no expert."))
-    return None
+        return None
+    found = pull_request.find_expert(clone, base, number)
+    if not found.diff:
+        reason = (
+            found.reason
+            if found.commit is None
+            else f"{found.reason}, but it changes no source file"
+        )
+        notes.append(Note("caveat", f"PR #{number}: no expert: {reason}."))
+        return None
+    dropped = f"; left out: {', '.join(found.dropped)}" if found.dropped else ""
+    notes.append(
+        Note(
+            "translated",
+            f"PR #{number} → the expert patch `{tid}/expert.diff`: commit {found.commit} "
+            f"({found.reason}), diffed against its first parent over non-test source files "
+            f"({', '.join(found.kept)}){dropped}.",
+        )
+    )
+    return common.expert_patch(tid, found.diff, "PR", files)
 
 
 def _tests(row: Row, notes: list[Note]) -> list[str]:

@@ -1,16 +1,25 @@
 """Run one workload in this fresh process and report timings as JSON (stdlib only).
 
-Invoked by perfagent as ``python -s -S driver.py SPEC.json`` with the task's interpreter and
-the variant's import path in ``PERFAGENT_PYTHONPATH`` instead of ``PYTHONPATH``: nothing of the
-tree (no ``sitecustomize.py``, no shadowing module) can run before the driver has taken its
-own copy of the clock functions; ``site`` and then the tree join ``sys.path`` afterwards. The
-report carries the driver's start and end on the system's monotonic clock, which the parent
-checks against the wall time it saw for the process. The spec
-names the workload file, the variant tree, how many timed calls, and where to write results.
-``python`` workloads define ``setup()`` (optional, untimed, before every call) and
-``workload()`` (timed). ``gso`` workloads follow GSO's prob_script contract: ``setup()``
-returns data, ``experiment([data])`` is timed, ``store_result``/``load_result``/
-``check_equivalence`` compare outputs with a stored reference.
+Invoked by perfagent as ``python driver.py SPEC.json`` with the task's interpreter. The spec
+names the workload file, the variant tree, how it is timed, and where to write results.
+``python`` workloads define ``setup()`` (optional, untimed) and ``workload()`` (timed).
+``gso`` workloads follow GSO's prob_script contract: ``setup()`` returns data,
+``experiment([data])`` is timed, ``store_result``/``load_result``/``check_equivalence``
+compare outputs with a stored reference.
+
+A *unit* is timeit's: ``setup()`` (and the timeit ``setup=`` statement) untimed when the
+spec says so, then ``number`` calls timed together. A *value* is ``loops`` units, timed
+with the collector off when ``gc`` is false (as timeit does); the process reports
+``warmup`` discarded values, then ``repeat`` values, each as seconds per call. In
+``calibrate`` mode the process instead doubles ``loops`` from 1 until one warm value lasts
+``target_s`` (pyperf's rule); a workload whose warm unit already lasts that long gets 1.
+
+Invoked by perfagent as ``python -s -S driver.py SPEC.json`` with the variant's import path in
+``PERFAGENT_PYTHONPATH`` instead of ``PYTHONPATH``: nothing of the tree (no
+``sitecustomize.py``, no shadowing module) can run before the driver has taken its own copy of
+the clock functions; ``site`` and then the tree join ``sys.path`` afterwards. The report
+carries the driver's start and end on the system's monotonic clock, which the parent checks
+against the wall time it saw for the process.
 """
 
 from __future__ import annotations
@@ -24,6 +33,7 @@ import resource
 import sys
 import time as _time_module
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType, SimpleNamespace
 from typing import Any
@@ -89,6 +99,116 @@ def _error(exc: BaseException, canonical: Any) -> dict[str, Any]:
     }
 
 
+_now = time.perf_counter_ns
+_MAX_LOOPS = 1 << 24
+
+
+class _Timing:
+    """How this process times its workload (the ``timing`` part of the spec)."""
+
+    def __init__(self, spec: dict[str, Any]) -> None:
+        timing = spec.get("timing", {})
+        self.number = int(timing.get("number", 1))
+        self.setup_each = timing.get("setup", "each") == "each"
+        self.statement = timing.get("setup_statement")
+        self.gc_off = not timing.get("gc", True)
+        self.loops = int(timing.get("loops") or 1)
+        self.warmup = int(timing.get("warmup") or 0)
+        self.target_ns = int(float(timing.get("target_s", 0.1)) * 1e9)
+        self.values = int(spec["repeat"])
+        self.mode = spec["mode"]
+
+
+def _value(
+    call: Callable[[], Any], before: Callable[[], None] | None, loops: int, t: _Timing
+) -> tuple[int, Any]:
+    """``loops`` units; the timed nanoseconds and the last result."""
+    gc.collect()
+    enabled = gc.isenabled()
+    if t.gc_off:
+        gc.disable()
+    result: Any = None
+    total = 0
+    try:
+        if before is None:
+            start = _now()
+            for _ in range(loops * t.number):
+                result = call()
+            total = _now() - start
+        else:
+            for _ in range(loops):
+                before()
+                start = _now()
+                for _ in range(t.number):
+                    result = call()
+                total += _now() - start
+    finally:
+        if t.gc_off and enabled:
+            gc.enable()
+    return total, result
+
+
+def _measure(
+    call: Callable[[], Any], before: Callable[[], None] | None, t: _Timing, report: dict[str, Any]
+) -> list[Any]:
+    """Time per the spec; the first and the last result (in-process nondeterminism)."""
+    results: list[Any] = []
+
+    def keep(value: Any) -> None:
+        nonlocal results
+        results = [results[0], value] if results else [value]
+
+    if t.mode == "null":
+        # Everything but the timed calls, so instruction counts can subtract it.
+        for _ in range(t.values):
+            gc.collect()
+            if before is not None:
+                before()
+        return results
+    loops = t.loops
+    if t.mode == "calibrate":
+        elapsed, result = _value(call, before, 1, t)  # cold: imports, first-call work
+        keep(result)
+        loops = 1
+        while True:
+            elapsed, result = _value(call, before, loops, t)
+            keep(result)
+            if elapsed >= t.target_ns or loops >= _MAX_LOOPS:
+                break
+            loops *= 2
+        report["loops"] = loops
+        report["times_ns"].append(elapsed // (loops * t.number))
+        return results
+    report["loops"] = loops
+    for index in range(t.warmup + t.values):
+        elapsed, result = _value(call, before, loops, t)
+        keep(result)
+        per_call = elapsed / (loops * t.number)
+        report["warmup_ns" if index < t.warmup else "times_ns"].append(per_call)
+    return results
+
+
+def _statement(t: _Timing, module: ModuleType) -> Callable[[], None] | None:
+    """timeit's ``setup=`` string: run in a copy of the module's namespace, as timeit runs it
+    in its own function's locals (what it calls sees the module; what it binds stays local)."""
+    if not t.statement:
+        return None
+    code = compile(t.statement, "<timeit setup>", "exec")
+    return lambda: exec(code, dict(vars(module)))
+
+
+def _chain(*steps: Callable[[], Any] | None) -> Callable[[], None] | None:
+    present = [s for s in steps if s is not None]
+    if not present:
+        return None
+
+    def run() -> None:
+        for step in present:
+            step()
+
+    return run
+
+
 def _run_python(
     module: ModuleType, spec: dict[str, Any], report: dict[str, Any], canonical: Any
 ) -> None:
@@ -96,19 +216,9 @@ def _run_python(
     workload = getattr(module, "workload", None)
     if not callable(workload):
         raise AttributeError(f"{spec['workload_file']} defines no workload() function")
-    results: list[Any] = []
-    for _ in range(spec["repeat"]):
-        if callable(setup):
-            setup()
-        gc.collect()
-        if spec["mode"] == "null":
-            # Everything but the timed call, so instruction counts can subtract it.
-            continue
-        start = time.perf_counter_ns()
-        value = workload()
-        report["times_ns"].append(time.perf_counter_ns() - start)
-        # Keep only the first and last result: enough to notice in-process nondeterminism.
-        results = [results[0], value] if results else [value]
+    t = _Timing(spec)
+    each = setup if t.setup_each and callable(setup) else None
+    results = _measure(workload, _chain(_statement(t, module), each), t, report)
     if results and spec.get("output"):
         first = canonical.canonicalize(results[0])
         last = canonical.canonicalize(results[-1])
@@ -123,17 +233,25 @@ def _run_gso(module: ModuleType, spec: dict[str, Any], report: dict[str, Any]) -
     if not callable(experiment):
         raise AttributeError(f"{spec['workload_file']} defines no experiment() function")
     takes_data = len(inspect.signature(experiment).parameters) >= 1
-    result: Any = None
-    for _ in range(spec["repeat"]):
-        data = module.setup() if callable(getattr(module, "setup", None)) else None
-        gc.collect()
-        if spec["mode"] == "null":
-            continue
-        start = time.perf_counter_ns()
-        result = experiment(data) if takes_data else experiment()
-        report["times_ns"].append(time.perf_counter_ns() - start)
+    setup = getattr(module, "setup", None)
+    t = _Timing(spec)
+    data: list[Any] = [None]
+
+    def prepare() -> None:
+        data[0] = setup() if callable(setup) else None
+
+    if not t.setup_each:
+        prepare()  # GSO's own harness: data made once, experiments timed on it
+
+    def call() -> Any:
+        return experiment(data[0]) if takes_data else experiment()
+
+    results = _measure(
+        call, _chain(_statement(t, module), prepare if t.setup_each else None), t, report
+    )
     if spec["mode"] == "null":
         return
+    result = results[-1] if results else None
     if spec.get("store_reference"):
         module.store_result(result, spec["store_reference"])
     if spec.get("check_reference"):
@@ -162,6 +280,8 @@ def main() -> int:
     canonical = _load(_HERE / "_perfagent_canonical.py", "_perfagent_canonical")
     report: dict[str, Any] = {
         "times_ns": [],
+        "warmup_ns": [],
+        "loops": None,
         "error": None,
         "foreign_imports": [],
         "self_consistent": None,
