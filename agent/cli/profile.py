@@ -12,6 +12,7 @@ from rich.console import Console
 from perfagent.agent.cli.render import make_console, render_profile
 from perfagent.tools.profile import profile_task, write_speedscope
 from perfagent.tools.profile.overhead import profiler_overhead
+from perfagent.tools.profile.run import DEFAULT_RATE_HZ, SAMPLE_FLOOR, SAMPLE_TIME_CAP_S
 from perfagent.tools.taskspec import load_task
 
 
@@ -24,7 +25,9 @@ from perfagent.tools.taskspec import load_task
     is_flag=True,
     help="Also sample native code with perf record (software clock).",
 )
-@click.option("--rate", type=int, default=200, show_default=True, help="Samples per second.")
+@click.option(
+    "--rate", type=int, default=DEFAULT_RATE_HZ, show_default=True, help="Samples per second."
+)
 @click.option(
     "--runs", type=int, default=3, show_default=True, help="Workload processes to sample."
 )
@@ -35,6 +38,20 @@ from perfagent.tools.taskspec import load_task
     default=0,
     show_default=True,
     help="Which workload: 0 is the visible one, 1.. the hidden ones.",
+)
+@click.option(
+    "--min-samples",
+    type=int,
+    default=SAMPLE_FLOOR,
+    show_default=True,
+    help="Keep sampling until the timed calls hold this many samples.",
+)
+@click.option(
+    "--max-time",
+    type=float,
+    default=SAMPLE_TIME_CAP_S,
+    show_default=True,
+    help="Seconds of sampling at most (the profile says so if the floor was not reached).",
 )
 @click.option("--top", type=int, default=15, show_default=True, help="Rows in the table.")
 @click.option(
@@ -52,6 +69,8 @@ def profile_command(
     rate: int,
     runs: int,
     workload_index: int,
+    min_samples: int,
+    max_time: float,
     top: int,
     speedscope_out: Path | None,
     overhead: bool,
@@ -68,6 +87,8 @@ def profile_command(
             rate_hz=rate,
             native=native,
             perf=use_perf,
+            min_samples=min_samples,
+            max_time_s=max_time,
             progress=None if as_json else lambda m: status.update(m),
         )
         slowdown = profiler_overhead(task, rate_hz=rate, native=native) if overhead else None
