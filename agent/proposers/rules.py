@@ -7,7 +7,7 @@ time the rewrite removes (the rule's catalogue figure; little for aliasing a bui
 CPython 3.11+ already specialises). An index replacing a list scan on a hot line comes before
 aliasing a builtin on a hotter one, and a rewrite of a cold loop in a hot function comes
 last. A rewrite expected to save less than the lab can verify alone is not measured alone:
-such rewrites are stacked into one candidate when together they may be verifiable.
+such rewrites are stacked into one candidate (a lone one is not proposed).
 Rewrites that were measured *promising* (faster by the point estimate, but too small to be
 called faster alone) are stacked into one combined candidate, proposed first: several 2-4 %
 gains together can pass where none does alone. Whether a candidate is kept is never decided
@@ -311,11 +311,10 @@ def _stacked_small(
     repo: Path, found: Sequence[tuple[Candidate, float]], tried: set[str]
 ) -> Candidate | None:
     """The rewrites each expected to save less than the lab can verify alone, stacked into
-    one candidate when together they may reach it; none when they cannot."""
-    small = [(c, e) for c, e in found if e < SMALLEST_VERIFIABLE_SAVING]
-    if sum(e for _, e in small) < SMALLEST_VERIFIABLE_SAVING:
-        return None
-    stacked = combine(repo, [c for c, _ in small])
+    one candidate (one measurement instead of one each; the estimates are priors, and a
+    window rule's gain grows with the window); none when fewer than two apply together."""
+    small = [c for c, e in found if e < SMALLEST_VERIFIABLE_SAVING]
+    stacked = combine(repo, small)
     if stacked is None or stacked.diff in tried:
         return None
     return replace(stacked, id=stacked.id.replace("rules-combined-", "rules-stacked-", 1))
