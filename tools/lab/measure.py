@@ -17,6 +17,7 @@ from perfagent.tools.bench import instructions, stats
 from perfagent.tools.bench.session import SessionConfig, SessionResult, run_session
 from perfagent.tools.bench.workloads import Metric, Sample, Variant, WorkloadRunner
 from perfagent.tools.errors import BaselineError, MeasurementError, TaskSpecError
+from perfagent.tools.lab.first_call import first_call_check, first_call_flags
 from perfagent.tools.lab.outputs import OutputTracker
 from perfagent.tools.lab.report import MeasureReport, TestResult, VariantResult, WorkloadResult
 from perfagent.tools.pyenv import TaskEnvironment
@@ -275,6 +276,11 @@ def _workload_result(
             equivalence_detail=detail,
             values=result.values(name),
         )
+        check = first_call_check(base, samples)
+        if check is not None:
+            v = out.variants[name]
+            v.first_call_speedup, v.steady_speedup = check.first_speedup, check.steady_speedup
+            v.base_first_call_gap, v.state_kept_across_calls = check.base_gap, check.flagged
     return out
 
 
@@ -291,6 +297,7 @@ def _assemble(
     primary = workloads[0].variants[subject]
     flags = list(flags)
     flags.extend(_memory_flags(subject, workloads))
+    flags.extend(first_call_flags(subject, workloads))
     hidden = [w for w in workloads if w.hidden]
     if primary.verdict == "faster" and any(w.variants[subject].verdict != "faster" for w in hidden):
         flags.append(f"{subject} is faster on the visible workload but not on every hidden one")
