@@ -90,7 +90,7 @@ def _module_repo(tmp_path: Path) -> tuple[Path, Path, str, tuple[Frame, ...]]:
     return tree, workload, str(tree / "mod.py"), entry
 
 
-def test_hotspots_rank_by_inclusive_and_map_qualnames(tmp_path: Path) -> None:
+def test_hotspots_rank_by_savable_share_and_map_qualnames(tmp_path: Path) -> None:
     tree, workload, mod, entry = _module_repo(tmp_path)
     stacks = [
         Stack(
@@ -110,13 +110,15 @@ def test_hotspots_rank_by_inclusive_and_map_qualnames(tmp_path: Path) -> None:
     assert sum(s.count for s in timed) == 10  # setup() samples are not the workload's
     repo, external, shares, total = hotspots(timed, tree, workload)
     assert total == 10
-    assert [(h.qualname, h.lines, h.inclusive, h.self) for h in repo] == [
-        ("outer", (1, 5), 1.0, 0.2),
-        ("inner", (13, 14), 0.8, 0.2),
-        ("Box.inner_method", (9, 10), 0.6, 0.6),
+    # by savable share (own time here: no calls leave the repo), then inclusive share
+    assert [(h.qualname, h.lines, h.inclusive, h.self, h.savable) for h in repo] == [
+        ("Box.inner_method", (9, 10), 0.6, 0.6, 0.6),
+        ("outer", (1, 5), 1.0, 0.2, 0.2),
+        ("inner", (13, 14), 0.8, 0.2, 0.2),
     ]
-    assert repo[0].file == "mod.py"
-    assert repo[0].hot_lines == [(4, 0.8), (3, 0.2)]
+    assert repo[1].file == "mod.py"
+    assert repo[1].hot_lines == [(4, 0.8), (3, 0.2)]
+    assert repo[1].savable_lines == [(3, 0.2)]
     assert external == []
     assert shares == {"repo": 1.0}
 

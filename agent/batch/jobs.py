@@ -93,7 +93,7 @@ def _cpus() -> list[int]:
 
 def _context(job: RunJob, run_id: str) -> RunContext:
     s = job.settings
-    proposer = make_proposer(s.model, base_url=s.base_url)
+    proposer = make_proposer(s.model, base_url=s.base_url, task_file=Path(job.task_file))
     run_dir = Path(job.run_dir)
     log = run_dir / "progress.log"
 

@@ -31,7 +31,7 @@ from perfagent.agent.batch.engines import (
 from perfagent.agent.batch.jobs import OracleJob, RunJob, RunSettings, execute_oracle, execute_run
 from perfagent.agent.batch.results import ORACLE, RESULTS, ResultsFile, now, rows_for
 from perfagent.agent.batch.summary import write_summaries
-from perfagent.agent.proposers import make_proposer
+from perfagent.agent.proposers import EXPERT, make_proposer
 from perfagent.tools.taskspec import load_task
 
 FORMAT = "perfagent-batch"
@@ -179,9 +179,14 @@ def run_batch(options: BatchOptions, *, on_row: OnRow, say: Say) -> BatchResult:
     tasks = load_tasks(options.task_files)
     out = options.out.resolve()
     engine = make_engine(options.engine, options.workers, options.scheduler)
-    # Fail here, once, on a model spec that cannot work (a missing script or key), rather
-    # than in every run.
-    make_proposer(options.settings.model, base_url=options.settings.base_url)
+    # Fail here, once, on a model spec that cannot work (a missing script or key, a task
+    # without an expert for the expert model), rather than in every run.
+    if options.settings.model == EXPERT:
+        lacking = [task for task, file in tasks.items() if load_task(file).spec.expert is None]
+        if lacking:
+            raise BatchError(f"--model expert: no expert in task(s) {', '.join(lacking)}")
+    else:
+        make_proposer(options.settings.model, base_url=options.settings.base_url)
     check_batch_file(out, options.settings, options.redo)
     store = ResultsFile(out / RESULTS)
     done = set() if options.redo else set(store.read())
@@ -247,6 +252,8 @@ def _summarise(
     oracle = rows_for(ResultsFile(out / ORACLE).read().values(), tasks)
     batch_metrics = metrics.compute(rows, list(tasks), options.k) if rows else None
     header = {**header, "updated": now()}
+    if "model" not in header:  # an --oracle pass into a batch dir keeps the batch's model
+        header.update(_batch_model(out))
     md, html = write_summaries(out, header, batch_metrics, rows, oracle)
     return BatchResult(
         out=out,
@@ -260,3 +267,11 @@ def _summarise(
         skipped=skipped,
         crashed=crashed or [],
     )
+
+
+def _batch_model(out: Path) -> dict[str, str]:
+    try:
+        settings = json.loads((out / "batch.json").read_text(encoding="utf-8"))["settings"]
+        return {"model": str(settings["model"])}
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}

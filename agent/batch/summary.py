@@ -12,7 +12,9 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
+from perfagent.agent.batch import ceiling
 from perfagent.agent.batch.metrics import BatchMetrics, expert_share, oracle_agreement
+from perfagent.agent.proposers import EXPERT
 from perfagent.agent.report.cells import (
     DASH,
     Cell,
@@ -263,6 +265,22 @@ def share_plot(shares: Sequence[float], *, width: int = 640, height: int = 150) 
     return "".join(parts)
 
 
+def _is_ceiling(header: Mapping[str, str], m: BatchMetrics | None) -> bool:
+    return m is not None and header.get("model") == EXPERT
+
+
+def _ceiling_markdown(
+    header: Mapping[str, str],
+    m: BatchMetrics | None,
+    rows: Sequence[Mapping[str, Any]],
+    oracle: Sequence[Mapping[str, Any]],
+) -> list[str]:
+    """The ceiling benchmark's section (``ceiling.py``) when the batch ran the expert model."""
+    if m is None or not _is_ceiling(header, m):
+        return []
+    return ceiling.markdown(ceiling.ceiling(rows, oracle, [t.task for t in m.per_task]))
+
+
 def render_markdown(
     header: Mapping[str, str],
     m: BatchMetrics | None,
@@ -278,6 +296,7 @@ def render_markdown(
         lines += ["", "## Tasks", "", md_table(task_table(m)), "", "## Runs", ""]
         lines += [md_table(run_table(rows, out)), ""]
         lines += ["## Definitions", "", *[f"- {md_text(d)}" for d in DEFINITIONS]]
+    lines += _ceiling_markdown(header, m, rows, oracle)
     if oracle:
         lines += ["", "## Oracle: does the expert patch reproduce here?", ""]
         lines += [f"**{md_text(oracle_count(oracle))}**", ""]
@@ -311,6 +330,9 @@ def render_html(
         body += ["<h2>Runs</h2>", html_table(run_table(rows, out))]
         body += ["<h2>Definitions</h2>", "<ul>"]
         body += [f"<li>{escape(d)}</li>" for d in DEFINITIONS] + ["</ul>"]
+    if _is_ceiling(header, m):
+        assert m is not None
+        body += ceiling.html(ceiling.ceiling(rows, oracle, [t.task for t in m.per_task]))
     if oracle:
         body += ["<h2>Oracle: does the expert patch reproduce here?</h2>"]
         body += [f'<p class="sub"><strong>{escape(oracle_count(oracle))}</strong></p>']

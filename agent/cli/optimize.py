@@ -56,7 +56,8 @@ def summary(doc: dict[str, Any], run_dir: Path) -> dict[str, Any]:
     default="rules",
     show_default=True,
     help="rules, openai:MODEL, anthropic:MODEL, fake:SCRIPT (an OpenAI-compatible "
-    "server: openai:MODEL with --base-url).",
+    "server: openai:MODEL with --base-url), or expert (answers with the task's expert "
+    "patch: the ceiling benchmark).",
 )
 @click.option("--base-url", default=None, help="OpenAI-compatible server (else OPENAI_BASE_URL).")
 @click.option(
@@ -170,7 +171,11 @@ def optimize_command(
             task_file = task_file.rename(run_dir / "task.yaml")
             staging.rmdir()
         proposer = make_proposer(
-            model, base_url=base_url, timeout=model_timeout, max_tokens=max_tokens
+            model,
+            base_url=base_url,
+            timeout=model_timeout,
+            max_tokens=max_tokens,
+            task_file=task_file,
         )
         ctx = RunContext(
             task_file=task_file,
@@ -209,7 +214,11 @@ def _resumed_context(
     settings = load_settings(run_dir)
     budgets = Budgets(**settings["budgets"])
     proposer = make_proposer(
-        settings["proposer"], base_url=base_url, timeout=timeout, max_tokens=max_tokens
+        settings["proposer"],
+        base_url=base_url,
+        timeout=timeout,
+        max_tokens=max_tokens,
+        task_file=Path(settings["task_file"]),
     )
     return RunContext(
         task_file=Path(settings["task_file"]),

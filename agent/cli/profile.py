@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from perfagent.agent.cli.progress import ProgressDisplay, verbosity_options
+from perfagent.tools.profile.defaults import DEFAULT_RATE_HZ, SAMPLE_FLOOR, SAMPLE_TIME_CAP_S
 
 
 @click.command("profile")
@@ -20,7 +21,9 @@ from perfagent.agent.cli.progress import ProgressDisplay, verbosity_options
     is_flag=True,
     help="Also sample native code with perf record (software clock).",
 )
-@click.option("--rate", type=int, default=200, show_default=True, help="Samples per second.")
+@click.option(
+    "--rate", type=int, default=DEFAULT_RATE_HZ, show_default=True, help="Samples per second."
+)
 @click.option(
     "--runs", type=int, default=3, show_default=True, help="Workload processes to sample."
 )
@@ -31,6 +34,20 @@ from perfagent.agent.cli.progress import ProgressDisplay, verbosity_options
     default=0,
     show_default=True,
     help="Which workload: 0 is the visible one, 1.. the hidden ones.",
+)
+@click.option(
+    "--min-samples",
+    type=int,
+    default=SAMPLE_FLOOR,
+    show_default=True,
+    help="Keep sampling until the timed calls hold this many samples.",
+)
+@click.option(
+    "--max-time",
+    type=float,
+    default=SAMPLE_TIME_CAP_S,
+    show_default=True,
+    help="Seconds of sampling at most (the profile says so if the floor was not reached).",
 )
 @click.option("--top", type=int, default=15, show_default=True, help="Rows in the table.")
 @click.option(
@@ -49,6 +66,8 @@ def profile_command(
     rate: int,
     runs: int,
     workload_index: int,
+    min_samples: int,
+    max_time: float,
     top: int,
     speedscope_out: Path | None,
     overhead: bool,
@@ -69,6 +88,8 @@ def profile_command(
             rate_hz=rate,
             native=native,
             perf=use_perf,
+            min_samples=min_samples,
+            max_time_s=max_time,
             progress=show.texts("profile"),
         )
         slowdown = profiler_overhead(task, rate_hz=rate, native=native) if overhead else None

@@ -119,14 +119,16 @@ def render_profile(console: Console, profile: Profile, *, top: int = 15) -> None
         title=f"perfagent profile — {profile.workload} ({profile.backend}, "
         f"{profile.total_samples} samples)"
     )
-    for column in ("#", "inclusive", "self", "function", "file:lines", "hottest lines"):
-        table.add_column(
-            column, justify="right" if column in ("#", "inclusive", "self") else "left"
-        )
+    numeric = ("#", "savable", "inclusive", "self")
+    columns = (*numeric, "function", "file:lines", "lines (savable)")
+    for column in columns:
+        table.add_column(column, justify="right" if column in numeric else "left")
     for rank, spot in enumerate(profile.hotspots[:top], start=1):
-        hot = ", ".join(f"L{line} {share:.0%}" for line, share in spot.hot_lines[:3])
+        per_line = spot.savable_lines or spot.hot_lines
+        hot = ", ".join(f"L{line} {share:.0%}" for line, share in per_line[:3])
         table.add_row(
-            str(rank),
+            "—" if spot.passthrough else str(rank),
+            "pass-through" if spot.passthrough else f"{spot.savable:.1%}",
             f"{spot.inclusive:.1%}",
             f"{spot.self:.1%}",
             escape(spot.qualname),

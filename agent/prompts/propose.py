@@ -58,7 +58,7 @@ Read-only tools let you look at more code or profile details before answering (a
 
 USER = """\
 Make `{qualname}` in `{file}` faster.{weight}
-
+{focus}
 {profile}
 
 The code (imports, the function, and repository functions it calls):
@@ -81,15 +81,7 @@ def system_prompt(protected: Sequence[str], *, max_tool_calls: int) -> str:
 
 def _hotspot(data: Mapping[str, Any]) -> Hotspot | None:
     try:
-        return Hotspot(
-            qualname=str(data["qualname"]),
-            file=str(data["file"]),
-            lines=(int(data["lines"][0]), int(data["lines"][1])),
-            inclusive=float(data["inclusive"]),
-            self=float(data["self"]),
-            kind=data.get("kind", "repo"),
-            hot_lines=[(int(a), float(b)) for a, b in data.get("hot_lines", [])],
-        )
+        return Hotspot.from_json(dict(data))
     except (KeyError, TypeError, ValueError, IndexError):
         return None
 
@@ -111,6 +103,8 @@ def profile_summary(
             hotspots=list(hotspots),
             external=external,
             outside_share=dict(detail.get("outside_share", {})),
+            sample_floor=int(detail.get("sample_floor", 0)),
+            ranked=bool(detail.get("ranked", True)),
         )
         return summary_text(profile, token_budget=token_budget)
     if not hotspots:
@@ -152,6 +146,25 @@ def history_text(history: Sequence[Attempt], qualname: str) -> str:
     return "\n".join(lines) + "\n\n"
 
 
+def target_facts(hotspots: Sequence[Hotspot], file: str, qualname: str) -> str:
+    """The target's own profile facts: the share an edit of it can remove, how the workload
+    reaches it, and its lines' own cost (what a rewrite of each line can save)."""
+    spot = next((h for h in hotspots if h.file == file and h.qualname == qualname), None)
+    if spot is None or not spot.samples_savable:
+        return ""
+    out = [
+        f"An edit of it can remove at most {spot.savable:.0%} of the time: its own code and"
+        " its lines' calls into code outside the repository."
+    ]
+    if len(spot.call_path) > 1:
+        path = " → ".join(["workload", *spot.call_path])
+        out.append(f"The workload reaches it through {path} ({spot.call_path_share:.0%}).")
+    if spot.savable_lines:
+        lines = ", ".join(f"L{line} {share:.1%}" for line, share in spot.savable_lines[:6])
+        out.append(f"Its lines' own cost (share of all samples): {lines}.")
+    return "\n".join(out) + "\n"
+
+
 def user_prompt(
     request: ProposalRequest,
     *,
@@ -177,6 +190,7 @@ def user_prompt(
             qualname=qualname,
             file=file,
             weight=f" It takes {weight:.0%} of the workload's time (inclusive)." if weight else "",
+            focus=target_facts(request.hotspots, file, qualname),
             profile=profile_summary(request.hotspots, request.profile_detail),
             context=context.rstrip() + "\n",
             hints=hints,

@@ -209,8 +209,12 @@ class RepoTools:
             )
         out = [
             f"{spot.file}::{spot.qualname} (lines {spot.lines[0]}-{spot.lines[1]}): inclusive"
-            f" {spot.inclusive:.1%}, self {spot.self:.1%} of the workload's samples"
+            f" {spot.inclusive:.1%}, self {spot.self:.1%}, savable {spot.savable:.1%} of the"
+            " workload's samples" + (" (a pass-through frame)" if spot.passthrough else "")
         ]
+        if len(spot.call_path) > 1:
+            path = " → ".join(["workload", *spot.call_path])
+            out.append(f"Reached through {path} ({spot.call_path_share:.1%})")
         if spot.hot_lines:
             source = self._lines(spot.file)
             out.append("Hottest lines (share of all samples):")

@@ -1,10 +1,13 @@
 """The rule proposer: built-in libcst rewrites aimed at the profile's hot functions.
 
 It needs no model. Each rule that fires inside a hot function becomes its own candidate,
-ranked by what it may save: the share of the workload's samples on the lines it rewrites
-(what it can save at most) times the share of such lines' time the rule saved on its micro
-workload (the catalogue). An index replacing a list scan on a hot line comes before aliasing
-a builtin on a hotter one, and a rewrite of a cold loop in a hot function comes last.
+ranked by what it may save: the own cost of the lines it rewrites (their savable share: a
+hoisted lookup does not make the callee on its line faster) times the share of such lines'
+time the rewrite removes (the rule's catalogue figure; little for aliasing a builtin, which
+CPython 3.11+ already specialises). An index replacing a list scan on a hot line comes before
+aliasing a builtin on a hotter one, and a rewrite of a cold loop in a hot function comes
+last. A rewrite expected to save less than the lab can verify alone is not measured alone:
+such rewrites are stacked into one candidate (a lone one is not proposed).
 Rewrites that were measured *promising* (faster by the point estimate, but too small to be
 called faster alone) are stacked into one combined candidate, proposed first: several 2-4 %
 gains together can pass where none does alone. Whether a candidate is kept is never decided
@@ -22,12 +25,13 @@ from pathlib import Path
 
 from perfagent.agent.proposers.base import Attempt, Proposal, ProposalRequest
 from perfagent.agent.types import Candidate
+from perfagent.tools.bench.session import SessionConfig
 from perfagent.tools.edit.checks import file_diff
 from perfagent.tools.edit.locate import cached_functions, find_function
 from perfagent.tools.edit.paths import matches_glob
 from perfagent.tools.errors import PerfagentError
 from perfagent.tools.profile import Hotspot
-from perfagent.tools.rules import RULES, apply_rule, expected_saving
+from perfagent.tools.rules import INCLUSIVE_RULES, RULES, apply_rule, rewrite_saving
 
 DEFAULT_TOP = 8  # hot functions a model is shown
 # Hot functions the rules scan: a rule costs milliseconds per function, and with ~150
@@ -38,6 +42,10 @@ _UNDECIDED = ("inconclusive", "same")  # verdicts of a rewrite too small to keep
 # combination is mostly noise (a hoisted lookup in a cold loop measured 1.001×).
 PROMISING_SPEEDUP = 1.01
 MIN_WEIGHT = 0.02  # functions with less inclusive share are not worth a candidate
+# The smallest saving (share of the workload's time) the lab can call ``faster``: its verdict
+# needs a speedup of at least 1 + min_effect. A rewrite expected to save less is not measured
+# alone (a screen and a verdict for a likely ``same``); such rewrites are stacked instead.
+SMALLEST_VERIFIABLE_SAVING = 1 - 1 / (1 + SessionConfig().min_effect)
 
 
 @dataclass(frozen=True)
@@ -47,6 +55,8 @@ class Target:
     weight: float  # the function's inclusive share
     line_shares: tuple[tuple[int, float], ...] = ()  # (line, share) the profile sampled
     span: tuple[int, int] = (0, 0)  # the function's first and last line, (0, 0) if unknown
+    # (line, savable share): each line's own cost, without the repo functions it calls
+    own_lines: tuple[tuple[int, float], ...] = ()
 
 
 def changed_lines(old: str, new: str) -> set[int]:
@@ -89,14 +99,18 @@ def affected_lines(old: str, changed: set[int], span: tuple[int, int]) -> set[in
     return changed | uses
 
 
-def rewrite_weight(target: Target, old: str, new: str) -> float:
-    """The share of samples on the lines a rewrite affects; the function's share when the
-    profile has no line numbers (native stacks, or a hinted function it never sampled).
-    Never more than the function's share: one sample can be on two of its lines (a call on
-    one line into a generator defined on another)."""
+def rewrite_weight(target: Target, old: str, new: str, rule_id: str | None = None) -> float:
+    """The share of samples a rewrite can remove: on the lines it affects, their own cost
+    (``Target.own_lines``: a hoisted lookup does not make the callee on its line faster),
+    or their inclusive share for rules that skip whole evaluations (``INCLUSIVE_RULES``) and
+    for profiles without own-cost facts; the function's share when the profile has no line
+    numbers (native stacks, or a hinted function it never sampled). Never more than the
+    function's share: one sample can be on two of its lines (a call on one line into a
+    generator defined on another)."""
     if not target.line_shares:
         return target.weight
-    shares = dict(target.line_shares)
+    own = rule_id not in INCLUSIVE_RULES and bool(target.own_lines)
+    shares = dict(target.own_lines if own else target.line_shares)
     lines = affected_lines(old, changed_lines(old, new), target.span)
     return min(target.weight, sum(shares.get(line, 0.0) for line in lines))
 
@@ -109,15 +123,21 @@ def targets_from(
     protected: Sequence[str] = (),
     top: int = DEFAULT_TOP,
 ) -> list[Target]:
-    """Hot repo functions by inclusive share, then the task's hinted targets not yet seen.
-    Functions in protected files (tests, workloads) are never targets."""
+    """Hot repo functions in the profile's order (savable time), then the task's hinted
+    targets not yet seen. Functions in protected files (tests, workloads) and pass-through
+    frames (wrappers, dispatchers: nothing to save in them) are never targets."""
     chosen: dict[tuple[str, str], Target] = {}
-    for spot in hotspots[:top]:
+    for spot in [s for s in hotspots if not s.passthrough][:top]:
         if any(matches_glob(spot.file, pattern) for pattern in protected):
             continue
         if spot.inclusive >= MIN_WEIGHT and spot.qualname != "<module>":
             target = Target(
-                spot.file, spot.qualname, spot.inclusive, tuple(spot.hot_lines), spot.lines
+                spot.file,
+                spot.qualname,
+                spot.inclusive,
+                tuple(spot.hot_lines),
+                spot.lines,
+                tuple(spot.savable_lines),
             )
             chosen.setdefault((spot.file, spot.qualname), target)
     for hint in hints:
@@ -138,10 +158,19 @@ def targets_from(
 def propose(
     repo: Path, targets: Sequence[Target], rule_ids: Sequence[str] | None = None
 ) -> list[Candidate]:
-    """Every rule that fires in every target, as separate candidates, best first: by the time
-    it may save (the share of samples on the lines it changes × the share of such lines' time
-    the rule saved on its micro workload), then the function's share, then the rules' order."""
-    ranked: list[tuple[float, float, Candidate]] = []
+    """Every rule that fires in every target, as separate candidates, best first (see
+    ``ranked``)."""
+    return [candidate for candidate, _ in ranked(repo, targets, rule_ids)]
+
+
+def ranked(
+    repo: Path, targets: Sequence[Target], rule_ids: Sequence[str] | None = None
+) -> list[tuple[Candidate, float]]:
+    """Every rule that fires in every target with the share of the workload's time it may
+    save (``rewrite_weight`` × ``tools.rules.rewrite_saving``: the share of such lines'
+    time the rewrite removes), best first: by that, then the function's share, then the
+    rules' order."""
+    found: list[tuple[float, float, Candidate]] = []
     for target in sorted(targets, key=lambda t: -t.weight):
         source = (repo / target.file).read_text(encoding="utf-8")
         for rule_id in rule_ids or list(RULES):
@@ -156,12 +185,14 @@ def propose(
                 qualname=target.qualname,
                 rule_id=rule_id,
                 rationale=RULES[rule_id].rationale,
-                weight=rewrite_weight(target, source, new),
+                weight=rewrite_weight(target, source, new, rule_id),
             )
-            expected = candidate.weight * expected_saving(rule_id)
-            ranked.append((expected, target.weight, candidate))
-    ranked.sort(key=lambda item: (-item[0], -item[1]))  # stable: rule order breaks ties
-    return [replace(c, id=f"rules-{n}") for n, (_, _, c) in enumerate(ranked, start=1)]
+            expected = candidate.weight * rewrite_saving(rule_id, source, new)
+            found.append((expected, target.weight, candidate))
+    found.sort(key=lambda item: (-item[0], -item[1]))  # stable: rule order breaks ties
+    return [
+        (replace(c, id=f"rules-{n}"), expected) for n, (expected, _, c) in enumerate(found, start=1)
+    ]
 
 
 def combine(repo: Path, parts: Sequence[Candidate]) -> Candidate | None:
@@ -229,13 +260,18 @@ class RuleProposer:
             top=self.top,
         )
         tried = {attempt.diff for attempt in request.history}
-        fresh = [c for c in propose(request.tree, targets, self.rule_ids) if c.diff not in tried]
+        found = [
+            (c, e) for c, e in ranked(request.tree, targets, self.rule_ids) if c.diff not in tried
+        ]
+        fresh = [c for c, expected in found if expected >= SMALLEST_VERIFIABLE_SAVING]
         measured = {(a.rule_id, a.qualname) for a in request.history if a.speedup is not None}
         # New rewrites first; the same rule on the same function again (the baseline moved)
         # after them, since it was measured once already.
         fresh.sort(key=lambda c: (c.rule_id, c.qualname) in measured)
         combined = self._combined(request, tried)
-        candidates = ([combined] if combined else []) + fresh
+        small = _stacked_small(request.tree, found, tried)
+        stacks = [c for c in (combined, small) if c is not None]
+        candidates = stacks + fresh
         return Proposal(candidates=candidates[: request.max_candidates])
 
     def _combined(self, request: ProposalRequest, tried: set[str]) -> Candidate | None:
@@ -251,6 +287,19 @@ class RuleProposer:
         if combined is None or combined.diff in tried:
             return None
         return combined
+
+
+def _stacked_small(
+    repo: Path, found: Sequence[tuple[Candidate, float]], tried: set[str]
+) -> Candidate | None:
+    """The rewrites each expected to save less than the lab can verify alone, stacked into
+    one candidate (one measurement instead of one each; the estimates are priors, and a
+    window rule's gain grows with the window); none when fewer than two apply together."""
+    small = [c for c, e in found if e < SMALLEST_VERIFIABLE_SAVING]
+    stacked = combine(repo, small)
+    if stacked is None or stacked.diff in tried:
+        return None
+    return replace(stacked, id=stacked.id.replace("rules-combined-", "rules-stacked-", 1))
 
 
 def _promising(history: Sequence[Attempt]) -> list[Attempt]:

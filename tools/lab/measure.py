@@ -23,6 +23,7 @@ from perfagent.tools.bench.workloads import (
 )
 from perfagent.tools.edit.paths import is_protected, protected_patterns
 from perfagent.tools.errors import BaselineError, MeasurementError, TaskSpecError
+from perfagent.tools.lab.first_call import first_call_check, first_call_flags
 from perfagent.tools.lab.outputs import OutputTracker
 from perfagent.tools.lab.prepared import PreparedTask, prepare_task, task_limits
 from perfagent.tools.lab.report import (
@@ -328,6 +329,11 @@ def _workload_result(
             values=result.values(name),
             processes=_processes(samples),
         )
+        check = first_call_check(base, samples)
+        if check is not None:
+            v = out.variants[name]
+            v.first_call_speedup, v.steady_speedup = check.first_speedup, check.steady_speedup
+            v.base_first_call_gap, v.state_kept_across_calls = check.base_gap, check.flagged
     return out
 
 
@@ -344,6 +350,7 @@ def _assemble(
     primary = workloads[0].variants[subject]
     flags = list(flags)
     flags.extend(_memory_flags(subject, workloads))
+    flags.extend(first_call_flags(subject, workloads))
     hidden = [w for w in workloads if w.hidden]
     if primary.verdict == "faster" and any(w.variants[subject].verdict != "faster" for w in hidden):
         flags.append(f"{subject} is faster on the visible workload but not on every hidden one")

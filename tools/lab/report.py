@@ -34,6 +34,12 @@ class VariantResult:
     equivalence_detail: str = ""
     values: list[float] = field(default_factory=list)  # every run's value, in run order
     processes: list[ProcessTiming] = field(default_factory=list)  # the same runs, in detail
+    # ``first_call.py``: speedup on each process's first timed call, and on the later calls
+    # (None when processes time fewer than two calls)
+    first_call_speedup: float | None = None
+    steady_speedup: float | None = None
+    state_kept_across_calls: bool = False  # steady-state speedup far above first-call speedup
+    base_first_call_gap: float | None = None  # base's first call / its later calls
 
 
 @dataclass

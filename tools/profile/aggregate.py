@@ -2,7 +2,8 @@
 
 Only samples taken inside the timed call count (the workload file's ``workload()`` or GSO's
 ``experiment()``), so imports, ``setup()`` and the harness do not dilute the profile. Each
-frame is mapped from file:line to its enclosing qualified name with libcst.
+frame is mapped from file:line to its enclosing qualified name with libcst. Repo functions are
+ranked by the time an edit of them can remove (``savable.py``), not by inclusive share.
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from perfagent.tools.edit.locate import enclosing_function
+from perfagent.tools.profile import savable
 from perfagent.tools.profile.model import Frame, FrameKind, Hotspot, Stack
+from perfagent.tools.profile.savable import Key
 
 ENTRY_NAMES = ("workload", "experiment")
 _STDLIB = Path(sysconfig.get_paths()["stdlib"]).resolve()
@@ -69,17 +72,21 @@ def _function_of(frame: Frame, kind: FrameKind) -> tuple[str, tuple[int, int]]:
 def hotspots(
     stacks: list[Stack], tree: Path, workload_file: Path | None, *, top_lines: int | None = None
 ) -> tuple[list[Hotspot], list[Hotspot], dict[str, float], int]:
-    """Rank functions by inclusive then self share; split repo from external code."""
+    """Rank functions by savable share (``savable.py``), then inclusive and self share; split
+    repo from external code. Pass-through frames rank last."""
     total = sum(s.count for s in stacks)
-    inclusive: Counter[tuple[str, str]] = Counter()
-    own: Counter[tuple[str, str]] = Counter()
-    lines: dict[tuple[str, str], Counter[int]] = defaultdict(Counter)
-    meta: dict[tuple[str, str], tuple[FrameKind, tuple[int, int]]] = {}
+    inclusive: Counter[Key] = Counter()
+    own: Counter[Key] = Counter()
+    lines: dict[Key, Counter[int]] = defaultdict(Counter)
+    meta: dict[Key, tuple[FrameKind, tuple[int, int]]] = {}
+    callees: dict[Key, Counter[Key]] = defaultdict(Counter)
+    repo_frames: list[tuple[list[tuple[Key, int]], int]] = []
     leaf_kinds: Counter[str] = Counter()
     for stack in stacks:
-        seen: set[tuple[str, str]] = set()
-        seen_lines: set[tuple[tuple[str, str], int]] = set()
+        seen: set[Key] = set()
+        seen_lines: set[tuple[Key, int]] = set()
         leaf_kind: FrameKind | None = None
+        chain: list[tuple[Key, int]] = []
         for depth, frame in enumerate(stack.frames):
             kind = classify(frame, tree, workload_file)
             if kind in ("harness", "workload"):
@@ -97,7 +104,19 @@ def hotspots(
             if depth == len(stack.frames) - 1:
                 own[key] += stack.count
                 leaf_kind = kind
+            if kind == "repo" and qualname != "<module>":
+                if chain and chain[-1][0] != key:
+                    callees[chain[-1][0]][key] += stack.count
+                chain.append((key, frame.line))
+        repo_frames.append((chain, stack.count))
         leaf_kinds[leaf_kind or "workload"] += stack.count
+    stats = {
+        key: savable.FunctionStats(meta[key][1], inclusive[key], own[key], lines[key], callees[key])
+        for key in inclusive
+        if meta[key][0] == "repo"
+    }
+    skip = {key for key, st in stats.items() if savable.passthrough(key, st)}
+    owned = savable.attribute(repo_frames, skip)
     spots = []
     for key, count in inclusive.items():
         kind, span = meta[key]
@@ -105,10 +124,22 @@ def hotspots(
         if kind == "repo":
             file = str(Path(file).relative_to(tree))
         hot = [(line, n / total) for line, n in lines[key].most_common(top_lines)]
-        spots.append(
-            Hotspot(key[1], file, span, count / total, own[key] / total, kind, count, own[key], hot)
+        spot = Hotspot(
+            key[1], file, span, count / total, own[key] / total, kind, count, own[key], hot
         )
-    spots.sort(key=lambda h: (-h.inclusive, -h.self, h.file, h.qualname))
+        if kind == "repo":
+            spot.samples_savable = owned.owned[key]
+            spot.savable = owned.owned[key] / total
+            spot.savable_lines = [
+                (line, n / total) for line, n in owned.lines[key].most_common(top_lines)
+            ]
+            spot.passthrough = key in skip
+            paths = owned.paths.get(key)
+            if paths:
+                path, n = paths.most_common(1)[0]
+                spot.call_path, spot.call_path_share = list(path), n / total
+        spots.append(spot)
+    spots.sort(key=lambda h: (h.passthrough, -h.savable, -h.inclusive, -h.self, h.file, h.qualname))
     repo = [h for h in spots if h.kind == "repo"]
     external = [h for h in spots if h.kind != "repo"]
     shares = {kind: n / total for kind, n in leaf_kinds.items()} if total else {}

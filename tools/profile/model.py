@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal
 
 FrameKind = Literal["repo", "workload", "stdlib", "third_party", "native", "harness"]
@@ -36,6 +36,32 @@ class Hotspot:
     # (line, share of all samples with this function on that line), every sampled line,
     # hottest first: what a rewrite of those lines can save at most.
     hot_lines: list[tuple[int, float]] = field(default_factory=list)
+    # Time an edit of this function can remove: samples whose deepest repo frame (pass-through
+    # frames skipped) is this function, i.e. its own time plus what its lines spend in
+    # non-repo code (builtins, stdlib, third-party, native). The ranking key.
+    savable: float = 0.0
+    samples_savable: int = 0
+    # (line, savable share) per line, hottest first: the lines' own cost, not their callees'.
+    savable_lines: list[tuple[int, float]] = field(default_factory=list)
+    # A decorator wrapper, cache wrapper or dispatcher whose hot line only delegates to
+    # another repo function: its time is folded into that callee, and it is no target.
+    passthrough: bool = False
+    # The most frequent chain of repo functions from the workload down to this one (root
+    # first, pass-through frames left out), and the share of samples on that chain.
+    call_path: list[str] = field(default_factory=list)
+    call_path_share: float = 0.0
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Hotspot:
+        """The inverse of ``asdict`` after JSON (lists back to tuples); unknown keys of a newer
+        or older record are ignored, missing ones take their defaults."""
+        known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in data.items() if k in known}
+        values["lines"] = tuple(values.get("lines", (0, 0)))
+        for key in ("hot_lines", "savable_lines"):
+            values[key] = [(int(a), float(b)) for a, b in values.get(key, [])]
+        values["call_path"] = [str(name) for name in values.get("call_path", [])]
+        return cls(**values)
 
 
 @dataclass
@@ -55,6 +81,10 @@ class Profile:
     native_hotspots: list[Hotspot] = field(default_factory=list)
     native_stacks: list[Stack] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    # The sample floor the profiler aimed for; below it the ranking is not trustworthy and
+    # ``ranked`` is False (the hotspots are then listed by savable time but not ranked).
+    sample_floor: int = 0
+    ranked: bool = True
 
     def to_json(self, *, with_stacks: bool = False) -> dict[str, Any]:
         data = asdict(self)
@@ -64,4 +94,5 @@ class Profile:
         for spot in data["hotspots"] + data["external"] + data["native_hotspots"]:
             spot["lines"] = list(spot["lines"])
             spot["hot_lines"] = [list(x) for x in spot["hot_lines"]]
+            spot["savable_lines"] = [list(x) for x in spot["savable_lines"]]
         return data

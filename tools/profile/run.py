@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import shutil
 import time
 from collections.abc import Callable, Iterator
@@ -12,12 +13,12 @@ from perfagent.tools.bench.workloads import Variant, WorkloadRunner
 from perfagent.tools.errors import MeasurementError
 from perfagent.tools.lab.prepared import PreparedTask, prepare_task, task_limits
 from perfagent.tools.profile import aggregate, samplers
+from perfagent.tools.profile.defaults import DEFAULT_RATE_HZ, SAMPLE_FLOOR, SAMPLE_TIME_CAP_S
 from perfagent.tools.profile.model import Frame, Hotspot, Profile, Stack
 from perfagent.tools.taskspec import Task, WorkloadSpec
 
 PROFILER_SLOWDOWN = 3  # timeouts stretch by this under a profiler
-MIN_TIMED_SAMPLES = 50  # fewer than this inside the timed calls cannot rank functions
-EXTRA_RUNS_FACTOR = 5  # at most this many times the requested runs to reach it
+MAX_REPEAT = 100_000  # timed calls per profiled process at most
 ATTACH_RETRIES = 2  # runs again when py-spy missed a starting process (a loaded machine)
 
 
@@ -26,16 +27,20 @@ def profile_task(
     *,
     workload_index: int = 0,
     runs: int = 3,
-    rate_hz: int = 200,
+    rate_hz: int = DEFAULT_RATE_HZ,
     native: bool = False,
     perf: bool = False,
     patch: str | None = None,
     progress: Callable[[str], None] | None = None,
+    min_samples: int = SAMPLE_FLOOR,
+    max_time_s: float = SAMPLE_TIME_CAP_S,
     prepared: PreparedTask | None = None,
     workdir_parent: Path | None = None,
 ) -> Profile:
     """Profile base (or base + ``patch``) on one workload of ``task`` (in ``prepared``'s
-    workspace when given, else in one made for this call)."""
+    workspace when given, else in one made for this call): at least ``runs`` processes, then
+    more (with more timed calls each) until the timed calls hold ``min_samples`` samples or
+    ``max_time_s`` has passed."""
     say = progress or (lambda _msg: None)
     workloads = task.workloads()
     if not 0 <= workload_index < len(workloads):
@@ -45,33 +50,11 @@ def profile_task(
         task, spec, patch=patch, prepared=prepared, workdir_parent=workdir_parent
     ) as (scratch, workload, variant):
         tree, file = variant.tree, workload.workload_file
-        stacks: list[Stack] = []
         warnings: list[str] = []
         started = time.monotonic()
-        index = 0
-        # Short workloads give few samples per process: keep sampling (up to a cap) until the
-        # timed calls have enough samples to rank anything.
-        while index < runs or (
-            index < runs * EXTRA_RUNS_FACTOR
-            and sum(s.count for s in aggregate.timed_part(stacks, file)) < MIN_TIMED_SAMPLES
-        ):
-            index += 1
-            say(f"py-spy run {index}")
-            out = scratch / f"pyspy-{index}.txt"
-            wrapper = samplers.pyspy_wrapper(out, rate=rate_hz, native=native)
-            sample = workload.run(variant, wrapper=wrapper)
-            for _ in range(ATTACH_RETRIES):
-                if sample.error is None or samplers.PYSPY_MISSED_START not in sample.error:
-                    break
-                say("py-spy missed the start of the workload process; running it again")
-                sample = workload.run(variant, wrapper=wrapper)
-            if sample.error is not None:
-                raise MeasurementError(
-                    f"workload {spec.label!r} fails under py-spy: {sample.error}"
-                )
-            if not out.is_file():
-                raise MeasurementError("py-spy wrote no profile (is ptrace permitted here?)")
-            stacks.extend(samplers.parse_pyspy_raw(out.read_text(encoding="utf-8")))
+        stacks = _sample_until_floor(
+            workload, variant, scratch, spec, rate_hz, native, runs, min_samples, max_time_s, say
+        )
         duration = time.monotonic() - started
         native_stacks: list[Stack] = []
         native_spots: list[Hotspot] = []
@@ -88,6 +71,13 @@ def profile_task(
                 "raise --rate or the workload's repeat"
             )
         repo, external, shares, total = aggregate.hotspots(timed, tree, file)
+        ranked = total >= min_samples
+        if not ranked:
+            warnings.append(
+                f"only {total} samples inside the timed calls, below the floor of {min_samples}"
+                f" (stopped after {time.monotonic() - started:.0f} s): too few to rank"
+                " functions; raise --max-time or the workload's size"
+            )
         return Profile(
             backend="py-spy+perf" if native_spots else "py-spy",
             workload=spec.label,
@@ -102,7 +92,87 @@ def profile_task(
             native_hotspots=native_spots[:50],
             native_stacks=native_stacks,
             warnings=warnings,
+            sample_floor=min_samples,
+            ranked=ranked,
         )
+
+
+def _sample_until_floor(
+    workload: WorkloadRunner,
+    variant: Variant,
+    root: Path,
+    spec: WorkloadSpec,
+    rate_hz: int,
+    native: bool,
+    runs: int,
+    floor: int,
+    max_time_s: float,
+    say: Callable[[str], None],
+) -> list[Stack]:
+    """py-spy runs until the timed calls hold ``floor`` samples (or time is up). After the
+    first ``runs`` processes, python/gso workloads run more timed calls per process (what
+    the samples per timed second seen so far say is needed, within the time left), so a
+    workload of microsecond calls is sampled in a few processes instead of thousands."""
+    stacks: list[Stack] = []
+    started = time.monotonic()
+    timed_s = 0.0  # seconds inside timed calls so far
+    wall_per_call = 0.0  # the slowest process's wall time per timed call (setup included)
+    current, index = workload, 0
+    scalable = spec.kind in ("python", "gso")
+    while True:
+        index += 1
+        repeat = current.spec.repeat
+        say(f"py-spy run {index}" + (f" ({repeat} timed calls)" if repeat != spec.repeat else ""))
+        run_started = time.monotonic()
+        new, calls = _sampled_run(
+            current, variant, root / f"pyspy-{index}.txt", rate_hz, native, say
+        )
+        stacks.extend(new)
+        timed_s += sum(calls)
+        wall_per_call = max(wall_per_call, (time.monotonic() - run_started) / max(repeat, 1))
+        got = sum(s.count for s in aggregate.timed_part(stacks, workload.workload_file))
+        elapsed = time.monotonic() - started
+        if index >= runs and (got >= floor or elapsed >= max_time_s):
+            return stacks
+        if index >= runs and scalable and timed_s > 0:
+            per_second = got / timed_s if got else float(rate_hz)
+            need_s = (floor - got) / max(per_second, 1.0)
+            call_s = max(timed_s / max(len(calls), 1), 1e-7)
+            affordable = min(max_time_s - elapsed, current.limits.timeout_s / 2) / wall_per_call
+            wanted = max(spec.repeat, math.ceil(need_s / call_s))
+            repeat = max(1, int(min(MAX_REPEAT, wanted, affordable)))
+            current = WorkloadRunner(
+                spec.model_copy(update={"repeat": repeat}),
+                workload.workload_file,
+                workload.env,
+                workload.scratch,
+                limits=workload.limits,
+            )
+
+
+def _sampled_run(
+    workload: WorkloadRunner,
+    variant: Variant,
+    out: Path,
+    rate_hz: int,
+    native: bool,
+    say: Callable[[str], None],
+) -> tuple[list[Stack], list[float]]:
+    """One process under py-spy: its stacks and its timed calls' durations."""
+    wrapper = samplers.pyspy_wrapper(out, rate=rate_hz, native=native)
+    sample = workload.run(variant, wrapper=wrapper)
+    for _ in range(ATTACH_RETRIES):
+        if sample.error is None or samplers.PYSPY_MISSED_START not in sample.error:
+            break
+        say("py-spy missed the start of the workload process; running it again")
+        sample = workload.run(variant, wrapper=wrapper)
+    if sample.error is not None:
+        raise MeasurementError(
+            f"workload {workload.spec.label!r} fails under py-spy: {sample.error}"
+        )
+    if not out.is_file():
+        raise MeasurementError("py-spy wrote no profile (is ptrace permitted here?)")
+    return samplers.parse_pyspy_raw(out.read_text(encoding="utf-8")), list(sample.calls)
 
 
 @contextmanager

@@ -8,6 +8,7 @@ keeps a rewrite only if it is faster and equivalent. No model is involved.
 
 from __future__ import annotations
 
+import ast
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -206,6 +207,38 @@ MIN_SAVING = 0.05  # a rule slower on its micro workload may still win on a task
 if set(MICRO_SPEEDUP) != set(RULES):  # a new rule needs its catalogue figure
     raise RuntimeError(f"rules without a micro figure: {sorted(set(RULES) ^ set(MICRO_SPEEDUP))}")
 RULES = {rule_id: RULES[rule_id] for rule_id in MICRO_SPEEDUP}  # most valuable first
+
+
+# Rules whose rewrite skips whole evaluations (any/all stop at the decisive element, calls
+# included): they can save a line's inclusive time, not only its own.
+INCLUSIVE_RULES = frozenset({"any-all-generator"})
+# What aliasing a builtin or a method to a local saves of its loop's own time. CPython 3.11+
+# specialises global and attribute loads (LOAD_GLOBAL_BUILTIN, LOAD_ATTR_METHOD_*), so a
+# local alias spares a cache check, not a dict lookup: measured ``same`` on real loops
+# (1.015× [0.965, 1.045]). The catalogue's 1.15× came from hoisting arithmetic as well.
+ALIAS_SAVING = 0.02
+
+
+def rewrite_saving(rule_id: str, old: str, new: str) -> float:
+    """The share of its lines' time this rewrite may remove: the rule's catalogue figure
+    (``expected_saving``), except for a loop-invariant hoist that only aliases builtins,
+    module functions or methods (``ALIAS_SAVING``)."""
+    if rule_id == "hoist-loop-invariant" and _only_aliases(old, new):
+        return ALIAS_SAVING
+    return expected_saving(rule_id)
+
+
+def _only_aliases(old: str, new: str) -> bool:
+    """Every binding the rewrite adds (an assignment to a name the old code never uses)
+    is ``name = name`` or ``name = obj.attr``."""
+    known = {n.id for n in ast.walk(ast.parse(old)) if isinstance(n, ast.Name)}
+    hoisted = [
+        node.value
+        for node in ast.walk(ast.parse(new))
+        if isinstance(node, ast.Assign)
+        and any(isinstance(t, ast.Name) and t.id not in known for t in node.targets)
+    ]
+    return bool(hoisted) and all(isinstance(v, ast.Name | ast.Attribute) for v in hoisted)
 
 
 def expected_saving(rule_id: str) -> float:
