@@ -98,6 +98,8 @@ class Sample:
     timed_s: float = 0.0  # what the driver's clock says its timed values took in all (ditto)
     loops: int | None = None  # python/gso: units per value (``calls`` are per-call values)
     warmups: list[float] = field(default_factory=list)  # discarded values, seconds per call
+    # python/gso: the process's first unit alone, before warm-up (seconds per call)
+    first_call: float | None = None
 
 
 def claimed_saving_error(base: Sequence[Sample], variant: Sequence[Sample]) -> str | None:
@@ -188,7 +190,9 @@ class WorkloadRunner:
         else:
             loops = self.loops or 1
             warmup = timing["warmup"] if timing["warmup"] is not None else int(loops > 1)
-        return {**timing, "loops": loops, "warmup": warmup}
+        # Counts subtract a "null" run of the same shape: no extra first unit for them.
+        first_call = self.metric != "instructions"
+        return {**timing, "loops": loops, "warmup": warmup, "first_call": first_call}
 
     def _driver_spec(self, variant: Variant, mode: str, store_reference: bool) -> tuple[Path, Path]:
         self._counter += 1
@@ -230,7 +234,9 @@ class WorkloadRunner:
         sample.wall_s = (window[1] - window[0]) / 1e9
         # ``calls`` are seconds per call; each value timed ``loops`` × ``number`` calls.
         per_value = (sample.loops or 1) * self.spec.timing.number
-        sample.timed_s = (sum(sample.calls) + sum(sample.warmups)) * per_value
+        sample.timed_s = (sum(sample.calls) + sum(sample.warmups)) * per_value + (
+            (sample.first_call or 0.0) * self.spec.timing.number
+        )
         if sample.error is None:
             sample.error = wall_clock_error([sample.timed_s], self._last_clock, window)
         if mode == "calibrate" and sample.error is None:
@@ -270,6 +276,7 @@ class WorkloadRunner:
             self_consistent=report.get("self_consistent"),
             loops=report.get("loops"),
             warmups=warmups,
+            first_call=report["first_ns"] / 1e9 if report.get("first_ns") is not None else None,
         )
 
     # -- command ------------------------------------------------------------------------------

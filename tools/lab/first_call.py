@@ -40,11 +40,17 @@ class FirstCall:
 
 
 def _split(samples: Sequence[Sample]) -> tuple[list[float], list[float]]:
-    """Each process's first call, and the median of its later calls (processes with at least
-    two timed calls and no error)."""
+    """Each process's first call, and the median of its later calls (processes with no error
+    and a first call apart from at least one later value). The driver times the first unit
+    alone before its warm-up (``first_call``); samples without it use their first call."""
     firsts, laters = [], []
     for s in samples:
-        if s.error is None and len(s.calls) >= 2 and min(s.calls) > 0:
+        if s.error is not None or not s.calls or min(s.calls) <= 0:
+            continue
+        if s.first_call is not None and s.first_call > 0:
+            firsts.append(s.first_call)
+            laters.append(statistics.median(s.calls))
+        elif len(s.calls) >= 2:
             firsts.append(s.calls[0])
             laters.append(statistics.median(s.calls[1:]))
     return firsts, laters
