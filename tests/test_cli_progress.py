@@ -122,3 +122,19 @@ def test_plain_position_lines_only_when_the_round_or_candidate_changes(
         "round 1/4, candidate 1/3, 4s elapsed",
         "round 1/4, candidate 2/3, 12s elapsed",
     ]
+
+
+def test_notes_stay_as_plain_lines_and_quiet_drops_them(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with ProgressDisplay("batch", quiet=False, live=False) as show:
+        show.note("calc run 0: done faster 2.000× · GSO opt — · 12 s")
+        show(StageStarted("batch", "1 of at most 2 run(s) finished"))
+    texts = [line.split("] ", 1)[1] for line in capsys.readouterr().err.splitlines()]
+    assert texts == [
+        "calc run 0: done faster 2.000× · GSO opt — · 12 s",
+        "1 of at most 2 run(s) finished",
+    ]
+    with ProgressDisplay("batch", quiet=True) as show:
+        show.note("calc run 1: done")
+    assert capsys.readouterr().err == ""

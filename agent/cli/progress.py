@@ -124,6 +124,15 @@ class ProgressDisplay:
         elif self._worth_a_line(event):
             self._line(describe(event))
 
+    def note(self, text: str) -> None:
+        """A line that stays (a finished batch run, a warning), above a live panel."""
+        if self.quiet:
+            return
+        if self._live is not None:
+            self._live.console.print(text, markup=False, highlight=False, soft_wrap=True)
+        else:
+            self._line(text)
+
     def texts(self, stage: Stage) -> Callable[[str], None]:
         """A text callback for producers that report plain lines (profile, calibrate)."""
         return lambda message: self(StageStarted(stage, message))
