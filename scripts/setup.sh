@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# One-time set-up on a fresh Debian machine: system tools, then a venv with perfagent.
-# Safe to re-run; called by `make demo` and `make test`.
+# One-time set-up of a development machine (Debian): system tools, then a venv with perfagent
+# (editable), every extra and the dev tools. Safe to re-run; called by `make demo` and
+# `make test`. Users need none of this: `pip install .` / `uv tool install .` / `pipx install .`
+# (the system tools below are optional: perfagent detects them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -32,5 +34,6 @@ fi
 if [ ! -x "$VENV/bin/python" ]; then
     "$PYTHON" -m venv "$VENV"
 fi
+# [dev] includes the [app], [dask] and [parquet] extras: the test suite covers them all.
 "$VENV/bin/python" -m pip install -q --disable-pip-version-check -e ".[dev]"
 touch "$VENV/.installed"

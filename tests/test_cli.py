@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
+import git
 import pytest
 import yaml
 
-from tests.conftest import FAST_MODULE, SLOW_MODULE, TaskFactory, unified_diff
+from tests.conftest import FAST_MODULE, SLOW_MODULE, TEST_FILE, WORKLOAD, TaskFactory, unified_diff
+from tests.test_agent_loop import GOOD
 
 
 def perfagent(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -113,3 +116,40 @@ def test_profile_table(make_task: TaskFactory) -> None:
     assert done.returncode == 0, done.stderr
     assert "perfagent profile — workload" in done.stdout
     assert "calc.py:2-7" in done.stdout
+
+
+def test_optimize_dot_apply_from_a_repository_root(tmp_path: Path) -> None:
+    """The default run dir (.perfagent/runs, self-ignored) leaves the repository clean, so
+    --apply can apply there; --resume finds the run in the same default place."""
+    repo_dir = tmp_path / "proj"
+    (repo_dir / "tests").mkdir(parents=True)
+    (repo_dir / "calc.py").write_text(SLOW_MODULE.lstrip())
+    (repo_dir / "tests" / "test_calc.py").write_text(TEST_FILE)
+    (repo_dir / "workload.py").write_text(WORKLOAD)
+    repo = git.Repo.init(repo_dir)
+    repo.git.add("-A")
+    repo.git.commit("-m", "slow calc", "--author", "t <t@t>")
+    script = tmp_path / "script.json"
+    script.write_text(json.dumps([GOOD]))
+    env = {k: v for k, v in os.environ.items() if k != "PERFAGENT_RUNS_DIR"}
+    done = subprocess.run(
+        [sys.executable, "-m", "perfagent", "optimize", ".", "--workload", "workload.py",
+         "--tests", "python -m pytest -q -p no:cacheprovider tests", "--model", f"fake:{script}",
+         "--candidates", "1", "--max-iterations", "1", "--apply", "--json"],
+        cwd=repo_dir, env=env, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["verdict"] == "faster"
+    assert result["applied"] == f"applied to {repo_dir} (uncommitted; review with git diff)"
+    assert Path(result["trajectory"]).is_relative_to(repo_dir / ".perfagent" / "runs")
+    assert repo.git.status("--porcelain") == " M calc.py"
+    assert "sum(i * i for i in range(n))" in (repo_dir / "calc.py").read_text()
+    assert "round 1/1, candidate 1/1" in done.stderr
+    resumed = subprocess.run(
+        [sys.executable, "-m", "perfagent", "optimize", "--resume", result["run_id"], "--json",
+         "-q"],
+        cwd=repo_dir, env=env, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert resumed.returncode == 0, resumed.stderr
+    assert json.loads(resumed.stdout)["run_id"] == result["run_id"]

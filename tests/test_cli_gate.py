@@ -139,7 +139,7 @@ def test_a_real_slower_expert_fails_the_gate_and_a_faster_one_passes(
     slower = make_task(module=FAST_MODULE, expert=SLOW_MODULE)
     failed = run_cli("measure", str(slower), "--expert", "--fail-on", "slower", "--json", "-q")
     assert failed.returncode == 1, failed.stderr
-    assert json.loads(failed.stdout)["gate"]["failures"] == ["calc: slower"]
+    assert json.loads(failed.stdout)["gate"]["failures"] == ["workload: slower"]
 
 
 # -- the GitHub Action ---------------------------------------------------------------------

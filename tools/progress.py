@@ -29,6 +29,7 @@ Stage = Literal[
     "report",
     "measure",
     "calibrate",
+    "batch",
 ]
 
 

@@ -12,9 +12,10 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from perfagent.agent.cli.progress import verbosity, verbosity_options
+from perfagent.agent.cli.progress import ProgressDisplay, verbosity_options
 from perfagent.agent.cli.rundirs import default_runs_dir
 from perfagent.tools.runner import isolation_level
+from perfagent.tools.progress import StageStarted
 
 if TYPE_CHECKING:
     from perfagent.agent.batch import BatchResult
@@ -159,23 +160,28 @@ def batch_command(
         scheduler=scheduler,
         redo=redo,
     )
-    err = Console(stderr=True, highlight=False)
+    planned = len(tasks) * (1 if oracle else k)
+    finished = 0
+    with ProgressDisplay("batch") as show:
 
-    quiet = verbosity() < 0
+        def on_row(row: dict[str, Any]) -> None:
+            nonlocal finished
+            finished += 1
+            show.note(_row_line(row))  # one line per finished run stays on screen
+            show(StageStarted("batch", f"{finished} of at most {planned} run(s) finished"))
 
-    def say(message: str) -> None:
-        if not quiet:  # one line per finished run: plain on a terminal and in a log alike
-            err.print(escape(message), soft_wrap=True)
-
-    def on_row(row: dict[str, Any]) -> None:
-        say(_row_line(row))
-
-    try:
-        result = (run_oracle if oracle else run_batch)(options, on_row=on_row, say=say)
-    except KeyboardInterrupt:
-        say(
+        try:
+            run = run_oracle if oracle else run_batch
+            result = run(options, on_row=on_row, say=show.note)
+        except KeyboardInterrupt:
+            interrupted = True
+        else:
+            interrupted = False
+    if interrupted:
+        click.echo(
             f"batch interrupted: finished runs are in {options.out / 'results.jsonl'}; "
-            "the same command continues (interrupted runs resume from their checkpoints)"
+            "the same command continues (interrupted runs resume from their checkpoints)",
+            err=True,
         )
         sys.exit(130)
     if as_json:

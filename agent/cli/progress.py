@@ -86,6 +86,7 @@ class ProgressDisplay:
         self.sampling: SamplingRound | None = None
         self._live: Live | None = None
         self._last_line = ""
+        self._last_position: tuple[int, int, int] | None = None
 
     def __enter__(self) -> ProgressDisplay:
         if self.live:
@@ -123,14 +124,29 @@ class ProgressDisplay:
         elif self._worth_a_line(event):
             self._line(describe(event))
 
+    def note(self, text: str) -> None:
+        """A line that stays (a finished batch run, a warning), above a live panel."""
+        if self.quiet:
+            return
+        if self._live is not None:
+            self._live.console.print(text, markup=False, highlight=False, soft_wrap=True)
+        else:
+            self._line(text)
+
     def texts(self, stage: Stage) -> Callable[[str], None]:
         """A text callback for producers that report plain lines (profile, calibrate)."""
         return lambda message: self(StageStarted(stage, message))
 
     def _worth_a_line(self, event: ProgressEvent) -> bool:
-        # Plain output is for logs: a sampling line every 10 runs and at the cap, not each run.
+        # Plain output is for logs: a sampling line every 10 runs and at the cap, not each
+        # run; a position line when the round or the candidate changes, not every step.
         if isinstance(event, SamplingRound):
             return event.runs in (1, event.max_runs) or (event.runs > 0 and event.runs % 10 == 0)
+        if isinstance(event, RunPosition):
+            where = (event.round, event.candidate, event.candidates)
+            if where == self._last_position:
+                return False
+            self._last_position = where
         return True
 
     def _line(self, text: str) -> None:

@@ -20,6 +20,6 @@ def unsupported() -> str | None:
         return None
     lacking = f" (no {', '.join(missing)})" if missing else ""
     return (
-        f"running workloads needs Linux; this is {sys.platform}{lacking}: measure, profile, "
-        "optimize, batch and app are unavailable here (report and tasks import work)"
+        f"running workloads needs Linux; this is {sys.platform}{lacking}: the commands that "
+        "run them are unavailable here (report and tasks import work)"
     )
