@@ -10,6 +10,7 @@ import click
 from perfagent.agent.cli.app import app_group
 from perfagent.agent.cli.batch import batch_command
 from perfagent.agent.cli.calibrate import calibrate_command
+from perfagent.agent.cli.init import init_command
 from perfagent.agent.cli.measure import measure_command
 from perfagent.agent.cli.optimize import optimize_command
 from perfagent.agent.cli.profile import profile_command
@@ -42,6 +43,7 @@ def main(verbose: bool) -> None:
     )
 
 
+main.add_command(init_command)
 main.add_command(measure_command)
 main.add_command(calibrate_command)
 main.add_command(profile_command)
