@@ -4,6 +4,7 @@ on small real projects (git repos in tmp dirs); the lab measures them for real."
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 import textwrap
 import tomllib
@@ -174,8 +175,10 @@ spec = importlib.util.spec_from_file_location("w", "perfagent_workload.py")
 w = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(w)
 w.setup(); first = w.workload(); w.setup(); second = w.workload()
-calls = sys.modules["perf.bench_calc"].CALLS
-print(json.dumps({"results": [first, second], "args": w._benchmark.args, "calls": calls}))
+calls = sys.modules["_perfagent_asv.bench_calc"].CALLS
+calc = sys.modules["calc"].__file__
+out = {"results": [first, second], "args": w._benchmark.args, "calls": calls, "calc": calc}
+print(json.dumps(out))
 """
 
 
@@ -192,7 +195,26 @@ def test_asv_workload_follows_asv_semantics(asv_repo: Path) -> None:
         "results": [8995500500, 8995500500],
         "args": [{"offset": 1}, 3000, "plain"],
         "calls": ["module-setup", "teardown", "module-setup"],
+        "calc": str(asv_repo / "calc.py"),
     }
+
+
+def test_asv_suite_comes_from_beside_the_workload(asv_repo: Path, tmp_path: Path) -> None:
+    """Run in a variant tree whose benchmark was edited: the edit has no effect (the suite
+    is the workload file's), while the code under test is the variant's."""
+    made = plan(detect(asv_repo), benchmark="time_total", param_index=2)
+    assert made.workload_source is not None
+    (asv_repo / "perfagent_workload.py").write_text(made.workload_source)
+    variant = tmp_path / "variant"
+    shutil.copytree(asv_repo, variant, ignore=shutil.ignore_patterns(".git"))
+    cheat = ASV_BENCH.replace("return calc.total(self.n)", "return 0")
+    (variant / "perf" / "bench_calc.py").write_text(cheat)
+    workload = str(asv_repo / "perfagent_workload.py")
+    out = json.loads(
+        _run_python(RUN_TWICE.replace('"perfagent_workload.py"', repr(workload)), variant)
+    )
+    assert out["results"] == [8995500500, 8995500500]
+    assert out["calc"] == str(variant / "calc.py")
 
 
 def test_asv_setup_not_implemented_means_skipped(asv_repo: Path) -> None:

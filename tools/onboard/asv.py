@@ -4,7 +4,8 @@ perfagent ``python`` workload that runs one of them the way asv does.
 Discovery is static (``ast``: no code of the repository runs), so it sees what asv's
 discovery sees for plain modules: ``time_*`` / ``Time*`` functions and methods of classes
 defined in the benchmark package (inherited methods are not listed). The generated workload
-imports the benchmark at run time in the variant's tree and follows asv's semantics
+imports the benchmark suite from beside itself (the same code for every variant) and
+follows asv's semantics
 (``asv_runner`` / ``asv/benchmark.py``): see ``_WORKLOAD`` below.
 """
 
@@ -155,11 +156,15 @@ def workload_source(suite: AsvSuite, benchmark: AsvBenchmark, param_index: int) 
 _WORKLOAD = '''\
 """perfagent workload: the asv benchmark {name} (written by `perfagent init`).
 
-Follows asv's semantics: the benchmark is imported from the variant's tree (the working
-directory); setup_cache() runs once per process and its result is passed first to setup,
-the benchmark and teardown; every setup() asv would find (the module's, the class's, the
-function's own attribute; names matched case-insensitively) runs before each timed call,
-untimed, and teardown() after it; `params` (one list, or a list of lists for several
+The benchmark suite is imported from beside this file (BENCHMARK_DIR is relative to its
+folder, the repository root) under a private package name: every variant runs the same
+benchmark code, so a candidate cannot speed up the benchmark itself; the code it times is
+imported as usual, from the variant's tree.
+
+asv's semantics: setup_cache() runs once per process and its result is passed first to
+setup, the benchmark and teardown; every setup() asv would find (the module's, the class's,
+the function's own attribute; names matched case-insensitively) runs before each timed
+call, untimed, and teardown() after it; `params` (one list, or a list of lists for several
 parameters) gives combination PARAM_INDEX of their Cartesian product, in asv's order (asv's
 "benchmark-N" id). A setup() raising NotImplementedError means asv skips the benchmark for
 these parameters: here it is an error naming them, so pick another PARAM_INDEX.
@@ -174,7 +179,7 @@ import os
 import sys
 import types
 
-BENCHMARK_DIR = {benchmark_dir}  # asv's benchmark_dir, relative to the repository root
+BENCHMARK_DIR = {benchmark_dir}  # asv's benchmark_dir, relative to this file's folder
 MODULE = {module}  # module inside the benchmark package
 CLASS = {owner}  # None for a module-level function
 FUNCTION = {function}
@@ -197,7 +202,8 @@ def _first(sources, name, default):
 
 
 def _import_package(root):
-    package = os.path.basename(os.path.normpath(root))
+    # A name perfagent's driver knows is not the project's (no foreign-import error).
+    package = "_perfagent_asv"
     if package not in sys.modules:
         init = os.path.join(root, "__init__.py")
         if os.path.isfile(init):
@@ -216,7 +222,8 @@ def _import_package(root):
 
 class _Benchmark:
     def __init__(self):
-        package = _import_package(os.path.abspath(BENCHMARK_DIR))
+        here = os.path.dirname(os.path.abspath(__file__))
+        package = _import_package(os.path.join(here, BENCHMARK_DIR))
         module = importlib.import_module(f"{{package}}.{{MODULE}}")
         if CLASS is None:
             self.func = getattr(module, FUNCTION)
