@@ -56,6 +56,7 @@ def resolve_target(target: str, options: TargetOptions, out_dir: Path) -> Path:
             raise WorkspaceError(f"{path}: not a git repository") from exc
         config = _read_config(path / "pyproject.toml")
         repo, repo_id = str(path), path.name
+        config = _anchor_workload_files(config, path, options.ref or config.get("ref", "HEAD"))
     spec = _spec(repo, repo_id, config, options)
     out_dir.mkdir(parents=True, exist_ok=True)
     task_file = out_dir / "task.yaml"
@@ -79,6 +80,36 @@ def _config_of(text: str, pyproject: str) -> dict[str, Any]:
     if not isinstance(config, dict):
         raise TaskSpecError(f"{pyproject}: [tool.perfagent] must be a table")
     return config
+
+
+def _anchor_workload_files(config: dict[str, Any], repo: Path, ref: str) -> dict[str, Any]:
+    """Workload files named in ``[tool.perfagent]`` that exist in the working copy but not at
+    ``ref`` (such as the one ``perfagent init`` just wrote), as absolute paths: the clone
+    would not have them. Every variant then runs that same file."""
+    try:
+        tree = git.Repo(repo).commit(ref).tree
+    except (ValueError, git.BadName) as exc:
+        raise WorkspaceError(f"{repo}: ref {ref!r} not found") from exc
+    anchored = dict(config)
+    for key in ("workload", "hidden_workloads"):
+        if key in config:
+            value = config[key]
+            values = value if isinstance(value, list) else [value]
+            fixed = [_anchor(v, repo, tree) for v in values]
+            anchored[key] = fixed if isinstance(value, list) else fixed[0]
+    return anchored
+
+
+def _anchor(value: Any, repo: Path, tree: Any) -> Any:
+    file = value.get("file") if isinstance(value, dict) else value
+    if not isinstance(file, str) or Path(file).is_absolute() or not (repo / file).is_file():
+        return value
+    try:
+        tree / Path(file).as_posix()
+        return value  # committed: the clone has it
+    except KeyError:
+        absolute = str(repo / file)
+    return {**value, "file": absolute} if isinstance(value, dict) else absolute
 
 
 def _remote_config(url: str, ref: str | None) -> dict[str, Any]:

@@ -29,6 +29,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "batch": ("batch", "batch_command", "Many tasks × K runs; GSO / SWE-Perf metrics."),
     "app": ("app", "app_group", "perfagent as a GitHub App."),
     "doctor": ("doctor", "doctor_command", "What this machine supports (sandbox, tools)."),
+    "init": ("init", "init_command", "Set a repository up for perfagent optimize ."),
 }
 # Commands that run untrusted code unattended: without --isolation they require the sandbox.
 _REQUIRE_BY_DEFAULT = frozenset({"batch", "app"})

@@ -327,6 +327,10 @@ class WorkloadRunner:
             "-q",
             "-p",
             "_perfagent_pytest",
+            # The plugin's own `benchmark` fixture times the benchmarked call once;
+            # pytest-benchmark's calibrated loop would time something else.
+            "-p",
+            "no:benchmark",
             "-p",
             "no:cacheprovider",
             *self.spec.tests,
