@@ -21,8 +21,8 @@ from pathlib import Path
 import pytest
 
 from perfagent.tools import runner
+from perfagent.tools.bench.integrity import wall_clock_error
 from perfagent.tools.bench.session import SessionConfig
-from perfagent.tools.bench.workloads import wall_clock_error
 from perfagent.tools.guard import check_candidate
 from perfagent.tools.lab import MeasureOptions, measure
 from perfagent.tools.taskspec import load_task
@@ -339,7 +339,10 @@ def test_a_changed_line_in_the_middle_of_a_large_output_is_detected(
         MeasureOptions(candidate_patch=unified_diff("calc.py", printer, changed), session=QUICK),
     )
     assert report.equivalent is False
-    assert "stdout" in report.workloads[0].variants["candidate"].equivalence_detail
+    assert report.workloads[0].variants["candidate"].equivalence_detail == (
+        "stdout differs from base's at line 100001: expected 'line 00100000 xxxxxxxxxx', "
+        "got 'line 00100000 CHANGED!!!'"
+    )
 
 
 # -- the pieces, one by one ------------------------------------------------------------------------

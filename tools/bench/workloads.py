@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from perfagent.tools import runner
 from perfagent.tools.bench import instructions
+from perfagent.tools.bench.integrity import first_difference, wall_clock_error
 from perfagent.tools.errors import MeasurementError
 from perfagent.tools.pyenv import TaskEnvironment
 from perfagent.tools.taskspec import WorkloadSpec
@@ -23,10 +24,6 @@ from perfagent.tools.taskspec import WorkloadSpec
 CHILD_DIR = Path(__file__).resolve().parent / "child"
 DRIVER = CHILD_DIR / "driver.py"
 Metric = Literal["time", "instructions"]
-# Slack for comparing the driver's monotonic timestamps with the parent's own (both read
-# CLOCK_MONOTONIC; the parent's window encloses the process, so only rounding is allowed).
-_CLOCK_SLACK_NS = 1_000_000
-_MIN_CLAIM_S = 0.005  # savings below this are not checked against the wall time
 
 
 def driver_argv(python: Path) -> list[str]:
@@ -42,33 +39,6 @@ def driver_env(variables: dict[str, str]) -> dict[str, str]:
     env = dict(variables)
     env["PERFAGENT_PYTHONPATH"] = env.pop("PYTHONPATH", "")
     return env
-
-
-def wall_clock_error(
-    calls: Sequence[float], clock: dict[str, int] | None, window_ns: tuple[int, int]
-) -> str | None:
-    """Why a process's timing report cannot be true, or None when it can: the sum of the
-    times it reports (any number of calls) must fit in the wall time the parent saw for the
-    process, and the driver's own start and end on the monotonic clock must lie inside that
-    window. A patched clock that reports less than the calls took fails here."""
-    started, ended = window_ns
-    wall_s = (ended - started) / 1e9
-    if sum(calls) > wall_s + _CLOCK_SLACK_NS / 1e9:
-        return (
-            f"timing report inconsistent with the wall clock: calls sum to {sum(calls):.6f} s "
-            f"in a process that ran {wall_s:.6f} s"
-        )
-    if clock is None:
-        return "timing report inconsistent with the wall clock: the driver sent no clock"
-    start, end = clock.get("start_ns", 0), clock.get("end_ns", 0)
-    inside = started - _CLOCK_SLACK_NS <= start <= end <= ended + _CLOCK_SLACK_NS
-    if not inside or sum(calls) > (end - start) / 1e9 + _CLOCK_SLACK_NS / 1e9:
-        return (
-            "timing report inconsistent with the wall clock: the driver's clock read "
-            f"{(end - start) / 1e9:.6f} s from start to end, outside the parent's "
-            f"{wall_s:.6f} s window (is the clock patched?)"
-        )
-    return None
 
 
 @dataclass(frozen=True)
@@ -91,34 +61,6 @@ class Sample:
     foreign_imports: list[str] = field(default_factory=list)
     self_consistent: bool | None = None
     wall_s: float = 0.0  # the process's wall time as the parent saw it (python/gso kinds)
-
-
-def claimed_saving_error(base: Sequence[Sample], variant: Sequence[Sample]) -> str | None:
-    """Why a variant's timings cannot be true across its processes, or None. The time its
-    calls claim to save per process (median summed calls, base minus variant) must show in
-    the wall time of its processes: a clock patched inside the process (out of the guard's
-    sight) shortens the reported calls but not the process. More than half the claimed
-    saving missing from the wall time, beyond three standard errors, is an error."""
-    pairs_b = [(sum(s.calls), s.wall_s) for s in base if s.error is None and s.wall_s > 0]
-    pairs_v = [(sum(s.calls), s.wall_s) for s in variant if s.error is None and s.wall_s > 0]
-    if len(pairs_b) < 3 or len(pairs_v) < 3:
-        return None
-    claimed = statistics.median(c for c, _ in pairs_b) - statistics.median(c for c, _ in pairs_v)
-    walls_b, walls_v = [w for _, w in pairs_b], [w for _, w in pairs_v]
-    seen = statistics.median(walls_b) - statistics.median(walls_v)
-    spread = max(_robust_sd(walls_b), _robust_sd(walls_v))
-    stderr = 1.25 * spread * (1 / len(walls_b) + 1 / len(walls_v)) ** 0.5
-    if claimed <= _MIN_CLAIM_S or seen >= claimed / 2 - 3 * stderr:
-        return None
-    return (
-        f"timing report inconsistent with the wall clock: calls claim {claimed * 1e3:.1f} ms "
-        f"saved per process, but its processes took {seen * 1e3:.1f} ms less than base's"
-    )
-
-
-def _robust_sd(values: Sequence[float]) -> float:
-    middle = statistics.median(values)
-    return 1.4826 * statistics.median(abs(v - middle) for v in values)
 
 
 class WorkloadRunner:
@@ -156,7 +98,7 @@ class WorkloadRunner:
         if self.spec.kind in ("python", "gso"):
             return self._run_driver(variant, list(wrapper), store_reference=store_reference)
         if self.spec.kind == "command":
-            return self._run_command(variant, list(wrapper))
+            return self._run_command(variant, list(wrapper), store_reference=store_reference)
         return self._run_pytest(variant, list(wrapper))
 
     def sandbox(self, variant: Variant, wrapper: Sequence[str] = ()) -> runner.Sandbox:
@@ -237,17 +179,28 @@ class WorkloadRunner:
             max_rss_kb=int(report.get("max_rss_kb", result.max_rss_kb)),
             output=output,
             error=error,
-            equivalence_failure=report.get("equivalence_failure"),
+            equivalence_failure=(
+                f"check_equivalence: {report['equivalence_failure']}"
+                if report.get("equivalence_failure")
+                else None
+            ),
             foreign_imports=report.get("foreign_imports", []),
             self_consistent=report.get("self_consistent"),
         )
 
     # -- command ------------------------------------------------------------------------------
-    def _run_command(self, variant: Variant, wrapper: list[str]) -> Sample:
+    def _run_command(
+        self, variant: Variant, wrapper: list[str], *, store_reference: bool = False
+    ) -> Sample:
         assert self.spec.command is not None
         command: str | list[str] = self.spec.command
         if wrapper:
             command = [*wrapper, "bash", "-c", self.spec.command]
+        # The whole stdout goes to a file (base's first run keeps it as the reference), so a
+        # difference anywhere in it can be shown, not only in the part the result keeps.
+        reference = self.scratch / f"{self.spec.label}.stdout-reference"
+        self._counter += 1
+        stdout_path = reference if store_reference else self.scratch / f"{self._counter}.stdout"
         result = runner.run(
             command,
             cwd=variant.tree,
@@ -255,16 +208,21 @@ class WorkloadRunner:
             limits=self.limits,
             cpus=self.cpus,
             sandbox=self.sandbox(variant, wrapper),
+            stdout_path=stdout_path,
         )
         error = None if result.ok else f"command {result.summary()}"
-        # The hash and length cover the whole stdout; ``stdout`` keeps its first and last
-        # part (the runner's cap), which is where a difference shows when it is there.
+        # The hash and length cover the whole stdout; ``stdout`` keeps its first and last part.
         output = {
             "returncode": result.returncode,
             "stdout_sha256": result.stdout_sha256,
             "stdout_bytes": result.stdout_bytes,
             "stdout": result.stdout,
         }
+        difference = None
+        if not store_reference:
+            if variant.name != "base" and reference.is_file():
+                difference = first_difference(reference, stdout_path)
+            stdout_path.unlink(missing_ok=True)
         return Sample(
             variant.name,
             result.duration_s,
@@ -272,6 +230,7 @@ class WorkloadRunner:
             max_rss_kb=result.max_rss_kb,
             output=output,
             error=error,
+            equivalence_failure=difference,
         )
 
     # -- pytest -------------------------------------------------------------------------------
