@@ -14,9 +14,14 @@ from typing import Any
 
 from perfagent.tools import runner
 from perfagent.tools.bench import instructions, stats
-from perfagent.tools.bench.integrity import claimed_saving_error
 from perfagent.tools.bench.session import SessionConfig, SessionResult, run_session
-from perfagent.tools.bench.workloads import Metric, Sample, Variant, WorkloadRunner
+from perfagent.tools.bench.workloads import (
+    Metric,
+    Sample,
+    Variant,
+    WorkloadRunner,
+    claimed_saving_error,
+)
 from perfagent.tools.errors import BaselineError, MeasurementError, TaskSpecError
 from perfagent.tools.lab.outputs import OutputTracker
 from perfagent.tools.lab.report import MeasureReport, TestResult, VariantResult, WorkloadResult
