@@ -9,12 +9,14 @@ cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-python3}"
 VENV="${VENV:-.venv}"
 
-# System packages: git (workspaces), valgrind (--metric instructions), linux-perf (profiles).
+# System packages: git (workspaces), valgrind (--metric instructions), linux-perf (profiles),
+# bubblewrap (the sandbox around the repository's and the model's code).
 missing=()
 command -v git >/dev/null || missing+=(git)
 command -v valgrind >/dev/null || missing+=(valgrind)
 command -v perf >/dev/null || missing+=(linux-perf)
 command -v unshare >/dev/null || missing+=(util-linux)
+command -v bwrap >/dev/null || missing+=(bubblewrap)
 "$PYTHON" -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)
 if ((${#missing[@]})); then
     if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
@@ -26,6 +28,12 @@ if ((${#missing[@]})); then
     else
         echo "setup: please install: ${missing[*]}" >&2
     fi
+fi
+
+if ! command -v bwrap >/dev/null; then
+    echo "setup: bubblewrap (bwrap) is missing: untrusted code runs unsandboxed and --isolation required fails" >&2
+elif ! bwrap --unshare-all --die-with-parent --ro-bind / / true 2>/dev/null; then
+    echo "setup: bwrap cannot create namespaces here (user namespaces disabled?): --isolation required fails" >&2
 fi
 
 "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' || {

@@ -8,6 +8,7 @@ processes started with those secrets in their initial environment, as a user wou
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -19,7 +20,9 @@ from pathlib import Path
 
 import pytest
 
+from perfagent.tools import runner
 from perfagent.tools.bench.session import SessionConfig
+from perfagent.tools.bench.workloads import wall_clock_error
 from perfagent.tools.guard import check_candidate
 from perfagent.tools.lab import MeasureOptions, measure
 from perfagent.tools.taskspec import load_task
@@ -336,4 +339,72 @@ def test_a_changed_line_in_the_middle_of_a_large_output_is_detected(
         MeasureOptions(candidate_patch=unified_diff("calc.py", printer, changed), session=QUICK),
     )
     assert report.equivalent is False
-    assert "stdout" in report.workloads[0].variants["candidate"].equivalence_detail
+    assert report.workloads[0].variants["candidate"].equivalence_detail == (
+        "stdout differs from base's at line 100001: expected 'line 00100000 xxxxxxxxxx', "
+        "got 'line 00100000 CHANGED!!!'"
+    )
+
+
+# -- the pieces, one by one ------------------------------------------------------------------------
+def test_hidden_paths_are_masked_even_under_a_visible_folder(tmp_path: Path) -> None:
+    visible = tmp_path / "visible"
+    (visible / "keys").mkdir(parents=True)
+    (visible / "keys" / "app.pem").write_text(SENTINEL)
+    (visible / "config.toml").write_text(SENTINEL)
+    runner.hide(visible / "keys")
+    runner.hide(visible / "config.toml")
+    sandbox = runner.Sandbox("required", writable=(tmp_path / "tree",), readable=(visible,))
+    (tmp_path / "tree").mkdir()
+    shown = runner.run(
+        f"cat {visible}/keys/app.pem {visible}/config.toml; ls {visible}",
+        cwd=tmp_path / "tree",
+        sandbox=sandbox,
+    )
+    assert SENTINEL not in shown.stdout
+    assert shown.sandboxed and "config.toml" in shown.stdout  # masked, not removed
+
+
+def test_required_isolation_fails_in_one_line_where_the_host_cannot(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "git").symlink_to(shutil.which("git") or "/usr/bin/git")  # gitpython needs it
+    monkeypatch.setenv("PATH", str(tmp_path))  # no bwrap on it
+    done = subprocess.run(
+        [sys.executable, "-m", "perfagent", "--isolation", "required", "doctor"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        "perfagent: error: isolation is required but unavailable: bubblewrap (`bwrap`) is not "
+        "installed; run scripts/setup.sh"
+    ]
+
+
+def test_credentials_leave_the_environment_once_read() -> None:
+    probe = (
+        "import os\n"
+        "from perfagent.tools import secrets\n"
+        "env = secrets.environment()\n"
+        "initial = open('/proc/self/environ', 'rb').read()\n"
+        f"print(env['OPENAI_API_KEY'] == {SENTINEL!r}, 'OPENAI_API_KEY' in os.environ,"
+        f" {SENTINEL!r}.encode() in initial, secrets.take('OPENAI_API_KEY') == {SENTINEL!r})\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        env={**os.environ, "OPENAI_API_KEY": SENTINEL},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert done.stdout.split() == ["True", "False", "False", "True"]
+
+
+def test_a_report_of_more_time_than_the_process_ran_is_an_error() -> None:
+    window = (1_000_000_000, 1_500_000_000)  # the parent saw 0.5 s
+    honest = {"start_ns": 1_010_000_000, "end_ns": 1_490_000_000}
+    assert wall_clock_error([0.1, 0.1, 0.1], honest, window) is None
+    assert "inconsistent" in (wall_clock_error([0.3, 0.3], honest, window) or "")
+    slowed = {"start_ns": 1_010_000_000, "end_ns": 1_010_000_000 // 3}  # a slowed clock
+    assert "inconsistent" in (wall_clock_error([0.05], slowed, window) or "")

@@ -46,6 +46,7 @@ ref: 0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c
 python: python3.11
 setup:
 - export CFLAGS=-O2 && python -m pip install requests dill 'numpy<2'
+setup_network: true
 build:
 - export CFLAGS=-O2 && python -m pip install .
 workload:

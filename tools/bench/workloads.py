@@ -20,6 +20,7 @@ from typing import Any, Literal
 
 from perfagent.tools import runner
 from perfagent.tools.bench import instructions
+from perfagent.tools.bench.integrity import first_difference
 from perfagent.tools.errors import MeasurementError
 from perfagent.tools.pyenv import TaskEnvironment
 from perfagent.tools.taskspec import WorkloadSpec
@@ -169,7 +170,7 @@ class WorkloadRunner:
         if self.spec.kind in ("python", "gso"):
             return self._run_driver(variant, list(wrapper), store_reference=store_reference)
         if self.spec.kind == "command":
-            return self._run_command(variant, list(wrapper))
+            return self._run_command(variant, list(wrapper), store_reference=store_reference)
         return self._run_pytest(variant, list(wrapper))
 
     def sandbox(self, variant: Variant, wrapper: Sequence[str] = ()) -> runner.Sandbox:
@@ -271,7 +272,11 @@ class WorkloadRunner:
             max_rss_kb=int(report.get("max_rss_kb", result.max_rss_kb)),
             output=output,
             error=error,
-            equivalence_failure=report.get("equivalence_failure"),
+            equivalence_failure=(
+                f"check_equivalence: {report['equivalence_failure']}"
+                if report.get("equivalence_failure")
+                else None
+            ),
             foreign_imports=report.get("foreign_imports", []),
             self_consistent=report.get("self_consistent"),
             loops=report.get("loops"),
@@ -280,11 +285,18 @@ class WorkloadRunner:
         )
 
     # -- command ------------------------------------------------------------------------------
-    def _run_command(self, variant: Variant, wrapper: list[str]) -> Sample:
+    def _run_command(
+        self, variant: Variant, wrapper: list[str], *, store_reference: bool = False
+    ) -> Sample:
         assert self.spec.command is not None
         command: str | list[str] = self.spec.command
         if wrapper:
             command = [*wrapper, "bash", "-c", self.spec.command]
+        # The whole stdout goes to a file (base's first run keeps it as the reference), so a
+        # difference anywhere in it can be shown, not only in the part the result keeps.
+        reference = self.scratch / f"{self.spec.label}.stdout-reference"
+        self._counter += 1
+        stdout_path = reference if store_reference else self.scratch / f"{self._counter}.stdout"
         result = runner.run(
             command,
             cwd=variant.tree,
@@ -292,16 +304,21 @@ class WorkloadRunner:
             limits=self.limits,
             cpus=self.cpus,
             sandbox=self.sandbox(variant, wrapper),
+            stdout_path=stdout_path,
         )
         error = None if result.ok else f"command {result.summary()}"
-        # The hash and length cover the whole stdout; ``stdout`` keeps its first and last
-        # part (the runner's cap), which is where a difference shows when it is there.
+        # The hash and length cover the whole stdout; ``stdout`` keeps its first and last part.
         output = {
             "returncode": result.returncode,
             "stdout_sha256": result.stdout_sha256,
             "stdout_bytes": result.stdout_bytes,
             "stdout": result.stdout,
         }
+        difference = None
+        if not store_reference:
+            if variant.name != "base" and reference.is_file():
+                difference = first_difference(reference, stdout_path)
+            stdout_path.unlink(missing_ok=True)
         return Sample(
             variant.name,
             result.duration_s,
@@ -309,6 +326,7 @@ class WorkloadRunner:
             max_rss_kb=result.max_rss_kb,
             output=output,
             error=error,
+            equivalence_failure=difference,
         )
 
     # -- pytest -------------------------------------------------------------------------------

@@ -32,9 +32,7 @@ class OutputTracker:
             self.failures.setdefault(sample.variant, f"workload raised {sample.error}")
             return
         if sample.equivalence_failure is not None:
-            self.failures.setdefault(
-                sample.variant, f"check_equivalence: {sample.equivalence_failure}"
-            )
+            self.failures.setdefault(sample.variant, sample.equivalence_failure)
             return
         if (
             sample.output is None

@@ -308,10 +308,12 @@ def run(
     stdin: bytes | None = None,
     inherit_env: bool = True,
     sandbox: Sandbox | None = None,
+    stdout_path: Path | None = None,
 ) -> RunResult:
     """Run ``cmd`` (a string goes through ``bash -c``) to completion or timeout; with
     ``sandbox``, inside the sandbox its level asks for (``IsolationUnavailableError`` when
-    it is required and this host cannot provide it)."""
+    it is required and this host cannot provide it). ``stdout_path`` receives the whole
+    stdout (the result keeps only its first and last part)."""
     argv = ("bash", "-c", cmd) if isinstance(cmd, str) else tuple(cmd)
     if not argv:
         raise RunnerError("empty command")
@@ -356,6 +358,7 @@ def run(
             start,
             isolated=isolated,
             sandboxed=bwrap is not None,
+            stdout_path=stdout_path,
         )
     finally:
         if group is not None:
@@ -374,6 +377,7 @@ def _run_started(
     *,
     isolated: bool,
     sandboxed: bool,
+    stdout_path: Path | None,
 ) -> RunResult:
     try:
         proc = subprocess.Popen(
@@ -393,7 +397,8 @@ def _run_started(
     timed_out, pidfd = False, None
     try:
         assert proc.stdout is not None and proc.stderr is not None
-        out = Capture(proc.stdout, limits.output_bytes)
+        spill = stdout_path.open("wb") if stdout_path is not None else None
+        out = Capture(proc.stdout, limits.output_bytes, spill)
         err = Capture(proc.stderr, limits.output_bytes)
         threads = [out.thread, err.thread]
         if proc.stdin is not None and stdin is not None:

@@ -21,8 +21,9 @@ class Capture:
     bytes (errors usually come last) and counting what falls in between. The sha256 and
     length of the *whole* stream are kept too, so outputs compare in full."""
 
-    def __init__(self, stream: IO[bytes], limit: int) -> None:
+    def __init__(self, stream: IO[bytes], limit: int, spill: IO[bytes] | None = None) -> None:
         self._stream = stream
+        self._spill = spill  # receives the whole stream, when the caller wants all of it
         self._head_cap = limit - limit // 2
         self._tail_cap = limit // 2
         self._head = bytearray()
@@ -42,12 +43,16 @@ class Capture:
         except OSError:
             pass
         finally:
+            if self._spill is not None:
+                self._spill.close()
             # The thread owns the pipe: closing it from another thread while a read may still
             # be blocked on it could hand the descriptor number to an unrelated file.
             self._stream.close()
 
     def _keep(self, chunk: bytes) -> None:
         self._digest.update(chunk)
+        if self._spill is not None:
+            self._spill.write(chunk)
         self.total += len(chunk)
         room = self._head_cap - len(self._head)
         if room > 0:
