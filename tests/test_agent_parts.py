@@ -222,3 +222,13 @@ def test_sessions_reuse_only_test_results_of_the_same_trees() -> None:
     assert base_key(state) != original
     assert known_tests(state, "c3", "screen") == {}
     assert known_tests(state, "c1", "verdict") == {}
+
+
+def test_a_failed_clone_says_why(tmp_path: Path) -> None:
+    from perfagent.tools.workspace import Workspace
+
+    with pytest.raises(WorkspaceError) as info:
+        Workspace(str(tmp_path / "no-such-repo"), parent=tmp_path)
+    message = str(info.value)
+    assert message.startswith(f"cannot clone {tmp_path / 'no-such-repo'}: fatal: "), message
+    assert "does not exist" in message and "\n" not in message

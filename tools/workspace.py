@@ -6,6 +6,7 @@ that ``close()`` removes, so an interrupted run leaves nothing behind.
 
 from __future__ import annotations
 
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -37,12 +38,20 @@ _SAFE_GIT = ("-c", "core.hooksPath=/dev/null", "-c", "advice.detachedHead=false"
 
 
 def _first_line(exc: git.GitCommandError) -> str:
-    text = (exc.stderr or exc.stdout or str(exc)).strip()
-    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    """git's own error line, never empty. gitpython frames the output as
+    ``stderr: 'fatal: ...'``: the frame is dropped before looking for ``fatal:``/``error:``."""
+    text = exc.stderr or exc.stdout or ""
+    lines = [_GIT_FRAME.sub("", ln.strip()).strip("'\" ") for ln in text.splitlines()]
+    lines = [ln for ln in lines if ln]
     for line in lines:
         if line.startswith(("error:", "fatal:")):
-            return line.strip("'\" ")
-    return (lines[-1] if lines else str(exc)).strip("'\" ")
+            return line
+    if lines:
+        return lines[-1]
+    return f"git exited with status {exc.status} and no message"
+
+
+_GIT_FRAME = re.compile(r"^(stderr|stdout): ")
 
 
 class Workspace:
