@@ -252,3 +252,13 @@ def test_routers_read_the_evaluated_record_not_the_next_in_queue() -> None:
     }
     assert passed(screened, "screen")
     assert not passed({}, "static")
+
+
+def test_a_failed_clone_says_why(tmp_path: Path) -> None:
+    from perfagent.tools.workspace import Workspace
+
+    with pytest.raises(WorkspaceError) as info:
+        Workspace(str(tmp_path / "no-such-repo"), parent=tmp_path)
+    message = str(info.value)
+    assert message.startswith(f"cannot clone {tmp_path / 'no-such-repo'}: fatal: "), message
+    assert "does not exist" in message and "\n" not in message

@@ -1,7 +1,8 @@
 """A real ``perfagent app serve`` process, SIGKILLed in the middle of a job and started again:
 the job is re-queued, runs to the end once, and leaves one pull request and one finished
 check run in the fake GitHub (which checks every request against GitHub's OpenAPI
-description)."""
+description), and the killed process's workspaces and temporary files are swept at the
+restart."""
 
 from __future__ import annotations
 
@@ -84,6 +85,7 @@ def test_a_job_killed_mid_run_completes_once_after_a_restart(
         f'api_url = "{fake.api_url}"\n'
         f'default_model = "fake:{script}"\n'
         "cooldown_s = 0\ncandidates_per_round = 1\nmax_runs = 30\n"
+        'allowed_installations = "*"\n'
     )
     port = free_port()
     url = f"http://127.0.0.1:{port}"
@@ -131,8 +133,14 @@ def test_a_job_killed_mid_run_completes_once_after_a_restart(
         [job] = queue.jobs()
         assert (job.state, job.attempts) == ("running", 1)
         assert [p for p in fake.pulls[CALC] if p.head.startswith("perfagent/")] == []
+        # What the killed process left in its temporary dir (inside the data dir), and a
+        # workspace of another killed job: both gone once the service has started again.
+        stale = [data / "tmp" / name for name in os.listdir(data / "tmp")]
+        other = data / "work" / "job-999" / "calc"
+        other.mkdir(parents=True)
 
         serve = start()  # recovers the interrupted job and runs it again
+        assert not other.exists() and not [path for path in stale if path.exists()]
         wait_for(
             "the job to finish", lambda: queue.jobs()[0].state in ("done", "failed"), 600, serve
         )

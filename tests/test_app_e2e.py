@@ -2,7 +2,9 @@
 pull request → webhook → queue → worker (real clone, real agent run with a scripted model)
 → a branch, a pull request with the measurements, a check run; a second identical comment
 opens no second PR; a comment on an issue opens a (draft, when configured) PR against the
-default branch; a read-only commenter is refused."""
+default branch; a read-only commenter is refused; a speedup the reward-hack guard flags opens
+a draft PR naming the flag. Every installation token the job used reached only the one
+repository."""
 
 from __future__ import annotations
 
@@ -10,7 +12,6 @@ import json
 import textwrap
 import uuid
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -22,17 +23,22 @@ from perfagent.agent.app.queue import JobQueue
 from perfagent.agent.app.server import create_app
 from perfagent.agent.app.webhooks import signature
 from perfagent.agent.app.worker import Worker
-from perfagent.tools.github import GitHubApp
+from perfagent.tools.github import GitHubApp, RepoRef
 from perfagent.tools.runner import run
 from tests.conftest import SLOW_MODULE, TEST_FILE, WORKLOAD
 from tests.github.fake import FakeGitHub
-from tests.test_agent_loop import GOOD
+from tests.test_agent_loop import GOOD, edit
 from tests.test_app_webhooks import examples
 
 pytest_plugins = ["tests.github.fixtures"]
 pytestmark = pytest.mark.slow
 
-SECRET = "e2e-secret"
+SECRET = "e2e webhook secret, 32 bytes or more"
+# Faster, equivalent and passing the tests, but special-cased on the workload's input.
+SPECIAL_CASED = edit(
+    "answer the benchmark's size directly",
+    "    if n == 3000:\n        return 8995500500\n    return sum(i * i for i in range(n))\n",
+)
 CALC = "octo/calc"
 PYPROJECT = """\
 [project]
@@ -70,6 +76,7 @@ def world(
         private_key_path=tmp_path / "unused.pem",
         webhook_secret=SECRET,
         data_dir=tmp_path / "data",
+        allowed_installations=frozenset(fake_github.installations),
         default_model=model,
         allowed_models=(model,),
         api_url=fake_github.api_url,
@@ -166,7 +173,8 @@ def test_a_comment_becomes_one_pull_request_with_measurements_and_a_check(
     assert (check.name, check.conclusion) == ("perfagent", "success")
     assert any(f"opened #{pr.number}" in text for text in bot_comments(fake, trigger.number))
     # The installation token was never written under the data dir.
-    token = github_app.installation_token(next(iter(fake.installations))).token.encode()
+    inst = next(iter(fake.installations))
+    token = github_app.installation_token(inst, RepoRef.parse(CALC)).token.encode()
     data_dir = worker.config.data_dir
     assert not [p for p in data_dir.rglob("*") if p.is_file() and token in p.read_bytes()]
 
@@ -183,6 +191,8 @@ def test_a_comment_becomes_one_pull_request_with_measurements_and_a_check(
     assert len([p for p in fake.pulls[CALC] if p.head.startswith("perfagent/")]) == 1
     assert worker.run_once() is None
     assert queue.jobs("queued") == []
+    # Every token minted reached only this repository.
+    assert fake.minted and {grant.repos for grant in fake.minted} == {frozenset({CALC})}
     print(f"fake GitHub validated {fake.validated} requests")
     print(f"the pull request's body:\n{pr.body}")  # shown with pytest -s
 
@@ -191,7 +201,7 @@ def test_a_comment_on_an_issue_opens_a_draft_pull_request_against_the_default_br
     world: tuple[FakeGitHub, TestClient, Worker, JobQueue],
 ) -> None:
     fake, client, worker, _queue = world
-    worker.config = replace(worker.config, draft_pulls=True)
+    worker.config = worker.config.model_copy(update={"draft_pulls": True})
     issue = fake.open_issue(CALC, "calc.total is slow")
     command = "/perfagent optimize --max-iterations 1"
     assert comment_on(fake, client, issue, "alice", command, pull=False).status_code == 202
@@ -226,7 +236,7 @@ def test_a_job_over_its_time_budget_measures_no_candidate_and_says_why(
     world: tuple[FakeGitHub, TestClient, Worker, JobQueue],
 ) -> None:
     fake, client, worker, _queue = world
-    worker.config = replace(worker.config, max_job_time_s=0.001)
+    worker.config = worker.config.model_copy(update={"max_job_time_s": 0.001})
     trigger = fake.open_pull(CALC, head="feature", base="main", title="notes", user="alice")
     assert (
         comment_on(fake, client, trigger.number, "alice", "/perfagent optimize").status_code == 202
@@ -239,3 +249,24 @@ def test_a_job_over_its_time_budget_measures_no_candidate_and_says_why(
     assert [p for p in fake.pulls[CALC] if p.head.startswith("perfagent/")] == []
     [check] = [c for c in fake.check_runs.values() if c.head_sha == trigger.head_sha]
     assert check.conclusion == "neutral"
+
+
+def test_a_flagged_speedup_becomes_a_draft_pull_request_naming_the_flag(
+    world: tuple[FakeGitHub, TestClient, Worker, JobQueue], tmp_path: Path
+) -> None:
+    fake, client, worker, _queue = world
+    (tmp_path / "script.json").write_text(json.dumps([SPECIAL_CASED]))
+    trigger = fake.open_pull(CALC, head="feature", base="main", title="notes", user="alice")
+    command = "/perfagent optimize --max-iterations 1"
+    assert comment_on(fake, client, trigger.number, "alice", command).status_code == 202
+    job = worker.run_once()
+    assert job is not None and job.result is not None
+    assert (job.state, job.result["outcome"], job.result["draft"]) == ("done", "pull", True)
+    [flag] = job.result["flags"]
+    assert "special-casing: compares n with 3000" in flag
+    [pr] = [p for p in fake.pulls[CALC] if p.head.startswith("perfagent/")]
+    assert pr.draft and pr.body is not None
+    assert "## Flagged by the reward-hack guard" in pr.body and f"- `{flag}`" in pr.body
+    [check] = [c for c in fake.check_runs.values() if c.head_sha == trigger.head_sha]
+    assert check.conclusion == "neutral"
+    assert any("reward-hack guard flagged" in text for text in bot_comments(fake, trigger.number))

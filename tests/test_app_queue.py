@@ -1,4 +1,5 @@
-"""The App's SQLite job queue: states, atomic claims, de-duplication, crash recovery."""
+"""The App's SQLite job queue: states, atomic claims, de-duplication, crash recovery, the
+delivery and event records, and the atomic per-repository cooldown."""
 
 from __future__ import annotations
 
@@ -98,8 +99,12 @@ def test_concurrent_claims_hand_out_each_job_once(tmp_path: Path) -> None:
 
 def test_deliveries_and_installations(tmp_path: Path) -> None:
     queue = JobQueue(tmp_path / "q.sqlite")
-    assert queue.first_delivery("d1", "ping")
-    assert not queue.first_delivery("d1", "ping")
+    assert queue.first_delivery("d1", "ping") == "new"
+    assert queue.first_delivery("d1", "ping") == "redelivery"
+    assert queue.first_delivery("d2", "issue_comment", "issue_comment:7") == "new"
+    assert queue.first_delivery("d3", "issue_comment", "issue_comment:7") == "replay"
+    assert JobQueue(tmp_path / "q.sqlite").first_delivery("d4", "x", "issue_comment:7") == "replay"
+    assert queue.first_delivery("d3", "issue_comment", "issue_comment:8") == "new"
     queue.record_installation(3, "octo")
     queue.record_installation(3, "octo-renamed")
     assert queue.installations() == {3: "octo-renamed"}
@@ -142,3 +147,40 @@ def test_a_queue_file_from_before_progress_notes_is_upgraded(tmp_path: Path) -> 
     queue.note(job.id, {"check_run": 1})
     upgraded = queue.get(job.id)
     assert upgraded is not None and upgraded.progress == {"check_run": 1}
+
+
+def test_the_cooldown_is_checked_and_recorded_at_once_for_every_run(tmp_path: Path) -> None:
+    now = [1000.0]
+    queue = JobQueue(tmp_path / "q.sqlite", clock=lambda: now[0])
+    assert queue.start_run("octo/a", 1, 3600.0) == 0.0
+    assert queue.start_run("octo/a", 1, 3600.0) == 0.0  # a retry of the same job
+    assert queue.start_run("octo/a", 2, 3600.0) == 3600.0
+    assert queue.start_run("octo/b", 3, 3600.0) == 0.0  # per repository
+    now[0] += 3000.0
+    assert queue.start_run("octo/a", 4, 3600.0) == 600.0
+    now[0] += 600.0
+    assert queue.start_run("octo/a", 4, 3600.0) == 0.0
+    assert queue.start_run("octo/a", 5, 0.0) == 0.0  # no cooldown set
+
+
+def test_concurrent_workers_start_one_run_per_repository(tmp_path: Path) -> None:
+    """No check-then-act: of many workers (own connections) asking at once, one runs."""
+    path = tmp_path / "q.sqlite"
+    JobQueue(path)
+    start = threading.Barrier(8)
+    granted: list[int] = []
+    lock = threading.Lock()
+
+    def work(job_id: int) -> None:
+        mine = JobQueue(path)
+        start.wait()
+        if mine.start_run("octo/widgets", job_id, 3600.0) == 0.0:
+            with lock:
+                granted.append(job_id)
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(1, 9)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(granted) == 1

@@ -1,6 +1,8 @@
 """The worker's decisions against the fake GitHub, with the agent run replaced by a recorded
 result (the whole run is in ``test_app_e2e``): nothing kept → a comment and a neutral check,
-bad commands → a refusal comment, the per-repository cooldown, and ``app serve`` settings."""
+bad commands → a refusal comment, the per-repository cooldown (failed runs count), a push
+from a fresh clone whatever the measured tree's git config says, flagged changes as a draft
+or a comment naming each flag, the service's start-up sweep, and ``app serve`` settings."""
 
 from __future__ import annotations
 
@@ -12,10 +14,13 @@ from click.testing import CliRunner
 
 from perfagent.agent.app.config import AppConfig, ConfigError
 from perfagent.agent.app.queue import JobQueue
+from perfagent.agent.app.service import prepare
 from perfagent.agent.app.worker import Worker
 from perfagent.agent.cli.app import app_group
 from perfagent.agent.context import RunContext
+from perfagent.tools.errors import EnvironmentSetupError
 from perfagent.tools.github import GitHubApp
+from perfagent.tools.runner import run as run_command
 from tests.github.fake import FakeGitHub
 from tests.github.world import REPO
 
@@ -25,15 +30,20 @@ PYPROJECT = '[tool.perfagent]\nworkload = "bench.py"\n'
 BENCH = "import widgets\n\ndef setup():\n    pass\n\ndef workload():\n    return widgets.X\n"
 
 
-def config(tmp_path: Path, fake: FakeGitHub, cooldown_s: float = 0.0) -> AppConfig:
-    return AppConfig(
-        app_id=1,
-        private_key_path=tmp_path / "k.pem",
-        webhook_secret="s",
-        data_dir=tmp_path / "data",
-        api_url=fake.api_url,
-        cooldown_s=cooldown_s,
-    )
+SECRET = "a webhook secret of 32+ random bytes: 0a1b2c"
+
+
+def config(tmp_path: Path, fake: FakeGitHub, cooldown_s: float = 0.0, **more: Any) -> AppConfig:
+    settings: dict[str, Any] = {
+        "app_id": 1,
+        "private_key_path": tmp_path / "k.pem",
+        "webhook_secret": SECRET,
+        "data_dir": tmp_path / "data",
+        "allowed_installations": "*",
+        "api_url": fake.api_url,
+        "cooldown_s": cooldown_s,
+    }
+    return AppConfig(**(settings | more))
 
 
 def recorded(doc: dict[str, Any]) -> Any:
@@ -131,7 +141,14 @@ def test_a_second_run_on_the_same_repo_waits_for_the_cooldown(
 
 def test_unverified_reasons() -> None:
     worker = Worker.__new__(Worker)
-    worker.config = AppConfig(1, Path("k"), "s", Path("d"), min_speedup=1.1)
+    worker.config = AppConfig(
+        app_id=1,
+        private_key_path=Path("k"),
+        webhook_secret=SECRET,
+        data_dir=Path("d"),
+        allowed_installations="*",
+        min_speedup=1.1,
+    )
     good = {"patch": "d", "verdict": "faster", "equivalent": True, "tests_passed": True,
             "flags": [], "speedup": 1.5}  # fmt: skip
     assert worker.unverified_reason({"status": "done", "final": good}) is None
@@ -140,9 +157,10 @@ def test_unverified_reasons() -> None:
         "the final verdict was same, not faster": {"final": good | {"verdict": "same"}},
         "the outputs were not shown": {"final": good | {"equivalent": None}},
         "the tests did not pass": {"final": good | {"tests_passed": False}},
-        "the reward-hack guard flagged": {"final": good | {"flags": ["cache"]}},
         "the speedup 1.06 is below 1.1": {"final": good | {"speedup": 1.06}},
     }
+    # Flags alone are no reason to drop a change: it becomes a draft (or a comment).
+    assert worker.unverified_reason({"status": "done", "final": good | {"flags": ["c"]}}) is None
     for expected, doc in cases.items():
         reason = worker.unverified_reason({"status": "done", **doc})
         assert reason is not None and reason.startswith(expected), (expected, reason)
@@ -156,8 +174,8 @@ def test_app_serve_reports_bad_settings_in_one_line(tmp_path: Path) -> None:
     assert isinstance(result.exception, ConfigError)
     assert "private_key_path: missing" in str(result.exception)
     bad.write_text(
-        f'app_id = 1\nprivate_key_path = "{tmp_path}/none.pem"\nwebhook_secret = "s"\n'
-        f'data_dir = "{tmp_path}/d"\n'
+        f'app_id = 1\nprivate_key_path = "{tmp_path}/none.pem"\nwebhook_secret = "{SECRET}"\n'
+        f'data_dir = "{tmp_path}/d"\nallowed_installations = [1]\n'
     )
     result = runner.invoke(app_group, ["serve", "--config", str(bad)], env={})
     assert isinstance(result.exception, ConfigError)
@@ -182,8 +200,8 @@ def test_app_serve_answers_healthz_and_a_signed_ping(tmp_path: Path, app_key: An
         port = probe.getsockname()[1]
     settings = tmp_path / "app.toml"
     settings.write_text(
-        f'app_id = 1\nprivate_key_path = "{key}"\nwebhook_secret = "s"\n'
-        f'data_dir = "{tmp_path}/data"\nworkers = 2\n'
+        f'app_id = 1\nprivate_key_path = "{key}"\nwebhook_secret = "{SECRET}"\n'
+        f'data_dir = "{tmp_path}/data"\nworkers = 2\nallowed_installations = "*"\n'
     )
     code = "import sys; from perfagent.agent.cli.app import app_group; app_group(sys.argv[1:])"
     argv = [sys.executable, "-c", code, "serve", "--config", str(settings), "--port", str(port)]
@@ -206,7 +224,7 @@ def test_app_serve_answers_healthz_and_a_signed_ping(tmp_path: Path, app_key: An
         headers = {
             "X-GitHub-Event": "ping",
             "X-GitHub-Delivery": "1",
-            "X-Hub-Signature-256": signature("s", body),
+            "X-Hub-Signature-256": signature(SECRET, body),
         }
         assert httpx.post(f"{url}/webhook", content=body, headers=headers).status_code == 200
         assert httpx.post(f"{url}/webhook", content=body).status_code == 401
@@ -216,3 +234,157 @@ def test_app_serve_answers_healthz_and_a_signed_ping(tmp_path: Path, app_key: An
     # uvicorn shuts down cleanly, then re-raises the signal it caught (exit status -15).
     assert process.returncode in (0, -15), err.decode()[-2000:]
     assert "Application shutdown complete" in err.decode()
+
+
+PATCH = """\
+diff --git a/widgets.py b/widgets.py
+--- a/widgets.py
++++ b/widgets.py
+@@ -1 +1 @@
+-X = 1
++X = 2
+"""
+FLAG = "widgets.py:1 in <module>: special-casing: n == 3000"
+
+
+def kept(flags: list[str]) -> dict[str, Any]:
+    final = {"patch": PATCH, "verdict": "faster", "equivalent": True, "tests_passed": True,
+             "flags": flags, "speedup": 1.5, "ci": [1.4, 1.6]}  # fmt: skip
+    return {**NOTHING, "final": final}
+
+
+def test_a_failed_run_counts_for_the_cooldown(
+    fake_github: FakeGitHub, github_app: GitHubApp, tmp_path: Path, pull: int
+) -> None:
+    """Issue 14 hole 7: only finished runs used to count, so a failing repository could
+    hold the machine again and again."""
+
+    def failing(ctx: RunContext) -> dict[str, Any]:
+        raise EnvironmentSetupError("setup command failed: pip install -e . (exit 1)")
+
+    queue = JobQueue(tmp_path / "q.sqlite")
+    worker = Worker(
+        config(tmp_path, fake_github, cooldown_s=3600.0), queue, github_app, run=failing
+    )
+    job(queue, fake_github, pull, "alice")
+    job(queue, fake_github, pull, "alice")
+    first, second = worker.run_once(), worker.run_once()
+    assert first is not None and (first.state, (first.result or {})["outcome"]) == (
+        "failed",
+        "error",
+    )
+    assert second is not None and second.result is not None
+    assert second.result["outcome"] == "cooldown"
+
+
+def test_the_push_goes_to_the_api_url_whatever_the_measured_tree_says(
+    fake_github: FakeGitHub, github_app: GitHubApp, tmp_path: Path, pull: int
+) -> None:
+    """Issue 14 hole 2: the repository's code can rewrite the measured clone's .git/config
+    (insteadOf, pushInsteadOf, the remote's URL); the branch must still land in the repo."""
+    evil = "octo/evil"
+    fake_github.add_repo(evil)
+    next(iter(fake_github.installations.values())).repos.add(evil)
+
+    def hostile(ctx: RunContext) -> dict[str, Any]:
+        measured = ctx.workdir_parent / "widgets"
+        assert (measured / ".git").is_dir()
+        prefix = f"{fake_github.api_url}/"
+        for key, value in (
+            (f"url.{fake_github.clone_url(evil)}.insteadOf", fake_github.clone_url(REPO)),
+            (f"url.{fake_github.clone_url(evil)}.pushInsteadOf", prefix),
+            ("remote.origin.url", fake_github.clone_url(evil)),
+            ("remote.origin.pushurl", fake_github.clone_url(evil)),
+        ):
+            done = run_command(["git", "config", key, value], cwd=measured)
+            assert done.ok, done.summary()
+        return recorded(kept([]))(ctx)
+
+    queue = JobQueue(tmp_path / "q.sqlite")
+    worker = Worker(config(tmp_path, fake_github), queue, github_app, run=hostile)
+    job(queue, fake_github, pull, "alice")
+    done = worker.run_once()
+    assert done is not None and done.result is not None, done
+    assert done.result["outcome"] == "pull", done.result
+    branch = done.result["branch"]
+    assert fake_github.git.branch_sha(REPO, branch) is not None
+    assert fake_github.git.branch_sha(evil, branch) is None
+    shown = run_command(["git", "show", branch, "--", "widgets.py"], cwd=fake_github.git.path(REPO))
+    assert "+X = 2" in shown.stdout
+
+
+def test_a_flagged_change_becomes_a_comment_naming_each_flag_when_so_set(
+    fake_github: FakeGitHub, github_app: GitHubApp, tmp_path: Path, pull: int
+) -> None:
+    queue = JobQueue(tmp_path / "q.sqlite")
+    cfg = config(tmp_path, fake_github, on_flagged="comment")
+    second = "widgets.py:1 in <module>: cache: a dict that outlives the call"
+    worker = Worker(cfg, queue, github_app, run=recorded(kept([FLAG, second])))
+    job(queue, fake_github, pull, "alice")
+    done = worker.run_once()
+    assert done is not None and done.result is not None
+    assert (done.result["outcome"], done.result["flags"]) == ("flagged", [FLAG, second])
+    [text] = comments(fake_github, pull)
+    assert "Flagged by the reward-hack guard" in text
+    assert f"- `{FLAG}`" in text and f"- `{second}`" in text and "+X = 2" in text
+    assert [p for p in fake_github.pulls[REPO] if p.head.startswith("perfagent/")] == []
+    [check] = fake_github.check_runs.values()
+    assert check.conclusion == "neutral"
+
+
+def test_a_flagged_change_is_a_draft_pull_request_naming_each_flag_by_default(
+    fake_github: FakeGitHub, github_app: GitHubApp, tmp_path: Path, pull: int
+) -> None:
+    queue = JobQueue(tmp_path / "q.sqlite")
+    worker = Worker(config(tmp_path, fake_github), queue, github_app, run=recorded(kept([FLAG])))
+    job(queue, fake_github, pull, "alice")
+    done = worker.run_once()
+    assert done is not None and done.result is not None
+    assert (done.result["outcome"], done.result["draft"]) == ("pull", True)
+    [pr] = [p for p in fake_github.pulls[REPO] if p.head.startswith("perfagent/")]
+    assert pr.draft and pr.body is not None and f"- `{FLAG}`" in pr.body
+    assert "(flagged: review)" in pr.title
+    [check] = fake_github.check_runs.values()
+    assert check.conclusion == "neutral"
+
+
+def test_a_job_for_an_installation_not_served_is_refused(
+    fake_github: FakeGitHub, github_app: GitHubApp, tmp_path: Path, pull: int
+) -> None:
+    queue = JobQueue(tmp_path / "q.sqlite")
+    cfg = config(tmp_path, fake_github, allowed_installations=frozenset({-1}))
+    worker = Worker(cfg, queue, github_app, run=recorded(NOTHING))
+    job(queue, fake_github, pull, "alice")
+    done = worker.run_once()
+    assert done is not None and done.result is not None
+    assert done.result["outcome"] == "refused" and "not served" in done.result["reason"]
+    assert fake_github.tokens_issued == 0 and comments(fake_github, pull) == []
+
+
+def test_the_service_start_sweeps_what_a_killed_process_left_and_locks_the_data_dir(
+    tmp_path: Path, fake_github: FakeGitHub
+) -> None:
+    import tempfile
+
+    cfg = config(tmp_path, fake_github)
+    data = cfg.data_dir
+    left = [data / "work/job-3/widgets/x.py", data / "tmp/perfagent-scratch-1/f",
+            data / "runs/.staging/job-3/task.yaml"]  # fmt: skip
+    for path in left:
+        path.parent.mkdir(parents=True)
+        path.write_text("left by a SIGKILL")
+    (data / "runs/calc-1").mkdir()  # a finished run's record stays
+    before = tempfile.gettempdir()
+    with prepare(cfg) as swept:
+        assert sorted(swept) == sorted(
+            [data / "work/job-3", data / "tmp/perfagent-scratch-1", data / "runs/.staging/job-3"]
+        )
+        assert not any(path.exists() for path in left)
+        assert (data / "runs/calc-1").is_dir()
+        assert tempfile.gettempdir() == str(data / "tmp")
+        busy = pytest.raises(ConfigError, match="is in use by another perfagent app serve")
+        with busy, prepare(cfg):
+            pass
+    assert tempfile.gettempdir() == before
+    with prepare(cfg) as swept_again:  # the lock went with the first service
+        assert swept_again == []

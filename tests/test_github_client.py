@@ -6,10 +6,12 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+import httpx
 import jwt
 import pytest
 
 from perfagent.tools.github import (
+    TOKEN_PERMISSIONS,
     CheckOutput,
     GitHubApp,
     GitHubError,
@@ -36,7 +38,7 @@ WIDGETS = RepoRef.parse(REPO)
 
 @pytest.fixture
 def gh(github_app: GitHubApp) -> InstallationClient:
-    return github_app.installation(github_app.repo_installation(WIDGETS).id)
+    return github_app.installation(github_app.repo_installation(WIDGETS).id, WIDGETS)
 
 
 def _git(repo: Path, *args: str) -> str:
@@ -66,7 +68,7 @@ def test_installation_token_is_cached_and_refreshed_before_expiry(
 ) -> None:
     inst = github_app.repo_installation(WIDGETS)
     assert (inst.app_id, inst.account and inst.account.login) == (APP_ID, "octo")
-    gh = github_app.installation(inst.id)
+    gh = github_app.installation(inst.id, WIDGETS)
     first = gh.token()
     assert gh.repository(WIDGETS).default_branch == "main"
     assert gh.permission(WIDGETS, "alice") == "write"
@@ -77,8 +79,51 @@ def test_installation_token_is_cached_and_refreshed_before_expiry(
     clock.advance(2)
     second = gh.token()
     assert second != first and fake_github.tokens_issued == 2
-    assert github_app.installation_token(inst.id).expires_at == int(clock()) + TOKEN_LIFETIME_S
-    assert "ghs_" not in repr(github_app.installation_token(inst.id))
+    token = github_app.installation_token(inst.id, WIDGETS)
+    assert token.expires_at == int(clock()) + TOKEN_LIFETIME_S
+    assert "ghs_" not in repr(token)
+
+
+def test_installation_tokens_reach_one_repository_with_the_permissions_needed(
+    github_app: GitHubApp, fake_github: FakeGitHub, tmp_path: Path
+) -> None:
+    """Issue 14 hole 7: a token minted for one job must not reach the installation's other
+    repositories (the fake refuses what the token's scope does not cover)."""
+    other = RepoRef.parse("octo/other")
+    fake_github.add_repo(str(other))
+    inst = github_app.repo_installation(WIDGETS).id
+    fake_github.installations[inst].repos.add(str(other))
+    gh = github_app.installation(inst, WIDGETS)
+    assert gh.repository(WIDGETS).full_name == REPO
+    [grant] = fake_github.minted
+    assert grant.repos == frozenset({REPO})
+    assert grant.permissions == dict(TOKEN_PERMISSIONS)
+    with pytest.raises(GitHubError) as err:
+        gh.repository(other)
+    assert err.value.status == 403
+    with pytest.raises(GitTransferError, match="exit 128"):
+        clone(fake_github.clone_url(str(other)), "main", tmp_path / "o", gh.token())
+    # The other repository gets its own token, scoped to it.
+    assert github_app.installation(inst, other).repository(other).full_name == "octo/other"
+    assert [g.repos for g in fake_github.minted] == [frozenset({REPO}), frozenset({"octo/other"})]
+
+
+def test_the_fake_holds_tokens_to_their_permissions(
+    gh: InstallationClient, fake_github: FakeGitHub, tmp_path: Path
+) -> None:
+    inst = next(iter(fake_github.installations))
+    read_only, _ = fake_github.issue_token(
+        inst, frozenset({REPO}), {"contents": "read", "metadata": "read"}
+    )
+    clone(fake_github.clone_url(REPO), "main", tmp_path / "c", read_only)
+    _git(tmp_path / "c", "checkout", "--quiet", "-b", "perfagent/x")
+    with pytest.raises(GitTransferError, match="exit 128"):
+        push_branch(tmp_path / "c", "perfagent/x", read_only, url=fake_github.clone_url(REPO))
+    assert fake_github.git.branch_sha(REPO, "perfagent/x") is None
+    headers = {"Authorization": f"token {read_only}", "X-GitHub-Api-Version": "2026-03-10"}
+    body = {"title": "t", "head": "main", "base": "main"}
+    answer = httpx.post(f"{fake_github.api_url}/repos/{REPO}/pulls", json=body, headers=headers)
+    assert answer.status_code == 403
 
 
 def test_a_revoked_token_is_replaced_once(gh: InstallationClient, fake_github: FakeGitHub) -> None:
@@ -248,7 +293,7 @@ def test_clone_and_push_never_write_the_token_down(
     _git(dest, "checkout", "--quiet", "-b", "perfagent/speedup-2")
     (dest / "widgets.py").write_text("X = 2\n")
     _git(dest, "commit", "--quiet", "-am", "faster")
-    pushed = push_branch(dest, "perfagent/speedup-2", gh.token())
+    pushed = push_branch(dest, "perfagent/speedup-2", gh.token(), url=url)
     assert pushed == _git(dest, "rev-parse", "HEAD")
     assert fake_github.git.branch_sha(REPO, "perfagent/speedup-2") == pushed
 
@@ -276,10 +321,10 @@ def test_git_with_a_bad_token_fails_without_showing_it(
     clone(fake_github.clone_url(REPO), "main", tmp_path / "c", token)
     clock.advance(TOKEN_LIFETIME_S + 1)  # the token has expired
     with pytest.raises(GitTransferError) as err:
-        push_branch(tmp_path / "c", "main", token)
+        push_branch(tmp_path / "c", "main", token, url=fake_github.clone_url(REPO))
     assert token not in str(err.value) and str(err.value).startswith("git push: exit 128")
     with pytest.raises(GitTransferError, match="no local branch 'nope'"):
-        push_branch(tmp_path / "c", "nope", gh.token())
+        push_branch(tmp_path / "c", "nope", gh.token(), url=fake_github.clone_url(REPO))
 
 
 @pytest.mark.parametrize(

@@ -1,89 +1,149 @@
 """The App's settings, from a TOML file and/or ``PERFAGENT_APP_*`` environment variables
-(the environment wins). Every problem is one line naming the setting.
+(the environment wins), read by pydantic-settings. Every problem is one line naming the setting.
 
     app_id = 424242
     private_key_path = "/etc/perfagent/app.pem"
-    webhook_secret = "..."            # or PERFAGENT_APP_WEBHOOK_SECRET
-    allowed_installations = [1, 2]    # empty or absent: every installation
+    webhook_secret = "..."            # 32+ bytes; better PERFAGENT_APP_WEBHOOK_SECRET
+    allowed_installations = [1, 2]    # required: installation ids, or "*" for every one
     data_dir = "/var/lib/perfagent"
     workers = 1
     default_model = "rules"
     allowed_models = ["rules"]
     draft_pulls = false               # open the pull requests as drafts
+    on_flagged = "draft"              # a guard-flagged speedup: a draft PR naming each flag
     candidates_per_round = 4          # machine time per job: candidates measured per round ...
     max_runs = 60                     # ... and processes per variant for one verdict
     max_job_time_s = 7200             # a job measures no new candidate after this much time ...
     max_job_cost = 5.0                # ... or model spending (USD); it finalizes what it kept
+
+In the environment, lists are comma-separated (``PERFAGENT_APP_ALLOWED_INSTALLATIONS=3,4``).
+Secrets read from the environment leave it once read (``secrets.forget_env``).
 """
 
 from __future__ import annotations
 
-import os
 import tomllib
-from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic_core import ErrorDetails
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+from perfagent.agent.app.secrets import forget_env
 from perfagent.tools.errors import PerfagentError
 from perfagent.tools.github import DEFAULT_API_URL
 
 ENV_PREFIX = "PERFAGENT_APP_"
-_KEYS = (
-    "app_id",
-    "private_key_path",
-    "webhook_secret",
-    "allowed_installations",
-    "data_dir",
-    "workers",
-    "default_model",
-    "allowed_models",
-    "api_url",
-    "min_speedup",
-    "cooldown_s",
-    "draft_pulls",
-    "candidates_per_round",
-    "max_runs",
-    "max_job_time_s",
-    "max_job_cost",
-)
+MIN_SECRET_BYTES = 32  # a webhook secret anyone could guess lets anyone queue jobs
+SECRET_SETTINGS = ("webhook_secret",)  # taken out of os.environ once read
+ALL_INSTALLATIONS = "*"
 
 
 class ConfigError(PerfagentError):
     """The App's settings are missing or malformed."""
 
 
-@dataclass(frozen=True)
-class AppConfig:
+def _split(value: Any) -> Any:
+    """A comma-separated environment value as a list (TOML gives lists already)."""
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+class AppConfig(BaseModel):
+    """The App's settings (validated; construct directly in tests, ``load_config`` in use)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
     app_id: int
     private_key_path: Path
-    webhook_secret: str
+    webhook_secret: SecretStr
     data_dir: Path
-    allowed_installations: frozenset[int] = frozenset()  # empty: all installations
-    workers: int = 1
+    # Required, never "empty means all": the installation ids served, or "*" (a public App).
+    allowed_installations: Annotated[frozenset[int] | Literal["*"], NoDecode]
+    workers: Annotated[int, Field(ge=1, le=64)] = 1
     default_model: str = "rules"
-    allowed_models: tuple[str, ...] = ("rules",)
+    allowed_models: Annotated[tuple[str, ...], NoDecode] = ()  # the default model is added
     api_url: str = DEFAULT_API_URL
-    min_speedup: float = 1.05  # a kept speedup below this is not worth a pull request
-    cooldown_s: float = 3600.0  # between two runs on the same repository
+    min_speedup: Annotated[float, Field(gt=1.0)] = 1.05  # a smaller kept speedup is not worth a PR
+    cooldown_s: Annotated[float, Field(ge=0.0)] = 3600.0  # between two runs on the same repository
     draft_pulls: bool = False
-    candidates_per_round: int = 4
-    max_runs: int = 60  # per variant and workload, for one verdict
+    # A verified speedup the reward-hack guard flagged: a draft PR whose body names each
+    # flag, or only a comment naming them. Never dropped silently.
+    on_flagged: Literal["draft", "comment"] = "draft"
+    candidates_per_round: Annotated[int, Field(ge=1, le=16)] = 4
+    max_runs: Annotated[int, Field(ge=5, le=1000)] = 60  # per variant and workload, for one verdict
     # Per job: the loop measures no new candidate once either is used up, then finalizes what it
     # kept, so one repository cannot hold a worker (or the model bill) without bound.
-    max_job_time_s: float = 7200.0
-    max_job_cost: float = 5.0  # USD, model calls only
+    max_job_time_s: Annotated[float, Field(gt=0.0)] = 7200.0
+    max_job_cost: Annotated[float, Field(ge=0.0)] = 5.0  # USD, model calls only
+
+    @field_validator("private_key_path", "data_dir", mode="before")
+    @classmethod
+    def _path(cls, value: Any) -> Any:
+        if value == "":
+            raise ValueError("missing")
+        return Path(value).expanduser() if isinstance(value, str | Path) else value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _long_secret(cls, value: SecretStr) -> SecretStr:
+        size = len(value.get_secret_value().encode())
+        if size < MIN_SECRET_BYTES:
+            raise ValueError(
+                f"{size} bytes; use at least {MIN_SECRET_BYTES} random bytes"
+                " (python -c 'import secrets; print(secrets.token_hex(32))')"
+            )
+        return value
+
+    @field_validator("allowed_installations", mode="before")
+    @classmethod
+    def _installations(cls, value: Any) -> Any:
+        if value == ALL_INSTALLATIONS or value == [ALL_INSTALLATIONS]:
+            return ALL_INSTALLATIONS
+        items = _split(value)
+        if isinstance(items, list | tuple | set | frozenset) and not items:
+            raise ValueError(
+                'empty; list the installation ids to serve, or "*" for every installation'
+            )
+        return items
+
+    @field_validator("allowed_models", mode="before")
+    @classmethod
+    def _models(cls, value: Any) -> Any:
+        items = _split(value)
+        if isinstance(items, list | tuple) and not all(isinstance(i, str) and i for i in items):
+            raise ValueError(f"expected a list of names, got {items!r}")
+        return items
+
+    @field_validator("allowed_models", mode="after")
+    @classmethod
+    def _with_default(cls, value: tuple[str, ...], info: Any) -> tuple[str, ...]:
+        default = info.data.get("default_model", "rules")
+        return value if default in value else (default, *value)
 
     def installation_allowed(self, installation_id: int) -> bool:
-        return not self.allowed_installations or installation_id in self.allowed_installations
+        allowed = self.allowed_installations
+        return allowed == ALL_INSTALLATIONS or installation_id in allowed
 
-    def private_key(self) -> bytes:
+    def read_private_key(self) -> bytes:
+        """The App's private key; the service reads it once, at start."""
         try:
             return self.private_key_path.read_bytes()
         except OSError as exc:
             raise ConfigError(
                 f"private_key_path: cannot read {self.private_key_path} ({exc.strerror})"
             ) from exc
+
+    @property
+    def secret(self) -> str:
+        return self.webhook_secret.get_secret_value()
 
     @property
     def queue_path(self) -> Path:
@@ -94,139 +154,91 @@ class AppConfig:
         return self.data_dir / "runs"
 
 
-def load_config(path: Path | None = None, env: Mapping[str, str] | None = None) -> AppConfig:
-    """Settings from ``path`` (TOML, optional) overridden by ``env`` (default ``os.environ``)."""
-    raw: dict[str, Any] = {}
-    if path is not None:
-        raw = _read_toml(path)
-    environ = os.environ if env is None else env
-    for key in _KEYS:
-        value = environ.get(ENV_PREFIX + key.upper())
-        if value is not None:
-            raw[key] = value
-    return _build(raw, str(path) if path else "environment")
+class _Settings(AppConfig, BaseSettings):
+    """``AppConfig`` read from the environment over the TOML file's values (given as init)."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid", frozen=True)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (env_settings, init_settings)
+
+
+def load_config(path: Path | None = None) -> AppConfig:
+    """Settings from ``path`` (TOML, optional) overridden by ``PERFAGENT_APP_*`` variables;
+    the secrets among those are then removed from the environment (and the process's
+    ``/proc/<pid>/environ``)."""
+    data = _read_toml(path) if path is not None else {}
+    try:
+        config = _Settings(**data)
+    except ValidationError as exc:
+        raise _one_line(exc, str(path) if path else "environment") from None
+    forget_env([ENV_PREFIX + key.upper() for key in SECRET_SETTINGS])
+    return config
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read ({exc.strerror})") from exc
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc})") from exc
-    unknown = sorted(set(data) - set(_KEYS))
-    if unknown:
-        raise ConfigError(f"{path}: unknown setting {unknown[0]!r} (known: {', '.join(_KEYS)})")
-    return data
 
 
-def _build(raw: dict[str, Any], source: str) -> AppConfig:
-    for key in ("app_id", "private_key_path", "webhook_secret", "data_dir"):
-        if raw.get(key) in (None, ""):
-            env_name = ENV_PREFIX + key.upper()
-            raise ConfigError(f"{key}: missing (set it in the config file or {env_name})")
-    default_model = _text(raw, "default_model", "rules")
-    allowed = _text_list(raw, "allowed_models") or [default_model]
-    if default_model not in allowed:
-        allowed.insert(0, default_model)
-    workers = _int_between(raw, "workers", 1, 1, 64)
-    min_speedup = _float_above(raw, "min_speedup", 1.05, 1.0)
-    cooldown = _float_above(raw, "cooldown_s", 3600.0, 0.0, or_equal=True)
-    candidates = _int_between(raw, "candidates_per_round", 4, 1, 16)
-    max_runs = _int_between(raw, "max_runs", 60, 5, 1000)
-    max_job_time = _float_above(raw, "max_job_time_s", 7200.0, 0.0)
-    max_job_cost = _float_above(raw, "max_job_cost", 5.0, 0.0, or_equal=True)
-    return AppConfig(
-        app_id=_int(raw, "app_id", 0),
-        private_key_path=Path(_text(raw, "private_key_path", "")).expanduser(),
-        webhook_secret=_text(raw, "webhook_secret", ""),
-        data_dir=Path(_text(raw, "data_dir", "")).expanduser(),
-        allowed_installations=frozenset(_int_list(raw, "allowed_installations")),
-        workers=workers,
-        default_model=default_model,
-        allowed_models=tuple(allowed),
-        api_url=_text(raw, "api_url", DEFAULT_API_URL),
-        min_speedup=min_speedup,
-        cooldown_s=cooldown,
-        draft_pulls=_bool(raw, "draft_pulls", False),
-        candidates_per_round=candidates,
-        max_runs=max_runs,
-        max_job_time_s=max_job_time,
-        max_job_cost=max_job_cost,
-    )
+# -- one line per problem ------------------------------------------------------------------------
+_EXPECTED = {
+    "int": "a whole number",
+    "float": "a number",
+    "bool": "true or false",
+    "string": "a string",
+    "frozen_set": "a list",
+    "tuple": "a list",
+}
 
 
-def _text(raw: dict[str, Any], key: str, default: str) -> str:
-    value = raw.get(key, default)
-    if not isinstance(value, str):
-        raise ConfigError(f"{key}: expected a string, got {value!r}")
-    return value
+def _one_line(exc: ValidationError, source: str) -> ConfigError:
+    """The first problem (an unknown setting, then a missing one, then a malformed one),
+    named by its setting."""
+    rank = {"extra_forbidden": 0, "missing": 1}
+    errors = sorted(exc.errors(), key=lambda e: rank.get(e["type"], 2))
+    error = errors[0]
+    key = str(error["loc"][0]) if error["loc"] else "(settings)"
+    if error["type"] == "extra_forbidden":
+        known = ", ".join(AppConfig.model_fields)
+        return ConfigError(f"{source}: unknown setting {key!r} (known: {known})")
+    return ConfigError(f"{key}: {_problem(key, error)}")
 
 
-def _int(raw: dict[str, Any], key: str, default: int) -> int:
-    value = raw.get(key, default)
-    if isinstance(value, bool):
-        raise ConfigError(f"{key}: expected a whole number, got {value!r}")
-    try:
-        return int(value)
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(f"{key}: expected a whole number, got {value!r}") from exc
+def _problem(key: str, error: ErrorDetails) -> str:
+    kind, given = error["type"], error.get("input")
+    if kind == "missing":
+        return f"missing (set it in the config file or {ENV_PREFIX}{key.upper()})"
+    if kind == "value_error":
+        return str((error.get("ctx") or {}).get("error", error["msg"]))
+    if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
+        return _bounds(key, given)
+    if key == "allowed_installations":  # a union: pydantic names each branch
+        return f'expected installation ids or "*", got {given!r}'
+    for prefix, expected in _EXPECTED.items():
+        if kind.startswith(prefix + "_"):
+            return f"expected {expected}, got {given!r}"
+    return str(error["msg"])
 
 
-def _int_between(raw: dict[str, Any], key: str, default: int, low: int, high: int) -> int:
-    value = _int(raw, key, default)
-    if not low <= value <= high:
-        raise ConfigError(f"{key}: {value} is not between {low} and {high}")
-    return value
-
-
-def _float_above(
-    raw: dict[str, Any], key: str, default: float, bound: float, *, or_equal: bool = False
-) -> float:
-    value = _float(raw, key, default)
-    if value < bound or (value == bound and not or_equal):
-        if or_equal and bound == 0:
-            raise ConfigError(f"{key}: {value} must not be negative")
-        raise ConfigError(f"{key}: {value} must be {'at least' if or_equal else 'above'} {bound:g}")
-    return value
-
-
-def _bool(raw: dict[str, Any], key: str, default: bool) -> bool:
-    value = raw.get(key, default)
-    if isinstance(value, str):  # from the environment
-        words = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
-        if value.strip().lower() in words:
-            return words[value.strip().lower()]
-    if not isinstance(value, bool):
-        raise ConfigError(f"{key}: expected true or false, got {value!r}")
-    return value
-
-
-def _float(raw: dict[str, Any], key: str, default: float) -> float:
-    value = raw.get(key, default)
-    if isinstance(value, bool):
-        raise ConfigError(f"{key}: expected a number, got {value!r}")
-    try:
-        return float(value)
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(f"{key}: expected a number, got {value!r}") from exc
-
-
-def _items(raw: dict[str, Any], key: str) -> list[Any]:
-    value = raw.get(key, [])
-    if isinstance(value, str):  # from the environment: comma-separated
-        return [part.strip() for part in value.split(",") if part.strip()]
-    if not isinstance(value, list):
-        raise ConfigError(f"{key}: expected a list, got {value!r}")
-    return value
-
-
-def _text_list(raw: dict[str, Any], key: str) -> list[str]:
-    items = _items(raw, key)
-    if not all(isinstance(item, str) and item for item in items):
-        raise ConfigError(f"{key}: expected a list of names, got {items!r}")
-    return list(items)
-
-
-def _int_list(raw: dict[str, Any], key: str) -> list[int]:
-    return [_int({key: item}, key, 0) for item in _items(raw, key)]
+def _bounds(key: str, given: Any) -> str:
+    bounds = {type(m).__name__: m for m in AppConfig.model_fields[key].metadata}
+    if "Ge" in bounds and "Le" in bounds:
+        return f"{given} is not between {bounds['Ge'].ge} and {bounds['Le'].le}"
+    if "Gt" in bounds:
+        return f"{given} must be above {bounds['Gt'].gt:g}"
+    if "Ge" in bounds and bounds["Ge"].ge == 0:
+        return f"{given} must not be negative"
+    return f"{given} is out of range"

@@ -1,5 +1,5 @@
 """A persistent job queue in SQLite, with the App's other small records (webhook deliveries
-seen, installations).
+and events seen, the per-repository cooldown, installations).
 
 A job goes ``queued`` → ``running`` → ``done`` | ``failed``. ``claim()`` takes the oldest
 queued job atomically (``BEGIN IMMEDIATE``), so several workers, threads or processes can
@@ -8,6 +8,12 @@ queue; finished jobs are never handed out again. ``note()`` records what a runni
 already did on GitHub (its check run), so a retry continues it instead of doing it twice.
 ``enqueue()`` drops a job identical to one still pending (same ``key``: repository, target
 and trigger).
+
+``first_delivery()`` keeps, for good, every delivery id and every signed event id (a
+comment's id, a label event's pull request + label + time) acted on: a captured webhook
+replayed under a new delivery id is refused. ``start_run()`` is the cooldown: one statement
+both checks and records a repository's last run, so two workers cannot both pass it, and a
+run counts from its start whatever its end.
 
 Every call opens its own connection: simple, thread-safe, and nothing held across a crash.
 """
@@ -43,6 +49,10 @@ CREATE INDEX IF NOT EXISTS jobs_state ON jobs (state, id);
 CREATE UNIQUE INDEX IF NOT EXISTS jobs_pending_key ON jobs (key)
     WHERE state IN ('queued', 'running');
 CREATE TABLE IF NOT EXISTS deliveries (id TEXT PRIMARY KEY, event TEXT, received REAL);
+CREATE TABLE IF NOT EXISTS events (id TEXT PRIMARY KEY, delivery TEXT NOT NULL, received REAL);
+CREATE TABLE IF NOT EXISTS cooldowns (
+    repo TEXT PRIMARY KEY, job_id INTEGER NOT NULL, started REAL NOT NULL
+);
 CREATE TABLE IF NOT EXISTS installations (
     id INTEGER PRIMARY KEY, account TEXT NOT NULL, updated REAL NOT NULL
 );
@@ -181,15 +191,49 @@ class JobQueue:
                 ).fetchall()
         return [_job(row) for row in rows]
 
-    # -- deliveries and installations ---------------------------------------------------------
-    def first_delivery(self, delivery_id: str, event: str) -> bool:
-        """Record a webhook delivery; ``False`` if this id was seen before (a redelivery)."""
+    # -- cooldown ------------------------------------------------------------------------------
+    def start_run(self, repo: str, job_id: int, cooldown_s: float) -> float:
+        """Record that job ``job_id`` runs on ``repo`` now, unless another job started one
+        less than ``cooldown_s`` ago: then nothing is recorded and the seconds left are
+        returned (0.0: go). A retry of the same job passes its own record."""
+        now = self._clock()
+        with self._transaction() as db:
+            cursor = db.execute(
+                "INSERT INTO cooldowns (repo, job_id, started) VALUES (?, ?, ?)"
+                " ON CONFLICT (repo) DO UPDATE SET job_id = excluded.job_id,"
+                " started = excluded.started"
+                " WHERE cooldowns.job_id = excluded.job_id OR cooldowns.started <= ?",
+                (repo, job_id, now, now - cooldown_s),
+            )
+            if cursor.rowcount == 1:
+                return 0.0
+            row = db.execute("SELECT started FROM cooldowns WHERE repo = ?", (repo,)).fetchone()
+            return max(float(row["started"]) + cooldown_s - now, 0.001)
+
+    # -- deliveries, events and installations -------------------------------------------------
+    def first_delivery(
+        self, delivery_id: str, event: str, event_id: str | None = None
+    ) -> Literal["new", "redelivery", "replay"]:
+        """Record a webhook delivery and the signed event it carries (both kept for good):
+        ``redelivery`` if the delivery id was seen, ``replay`` if the event was (a captured
+        delivery sent again under a new id); then nothing is recorded."""
+        now = self._clock()
         with self._transaction() as db:
             cursor = db.execute(
                 "INSERT OR IGNORE INTO deliveries (id, event, received) VALUES (?, ?, ?)",
-                (delivery_id, event, self._clock()),
+                (delivery_id, event, now),
             )
-            return cursor.rowcount == 1
+            if cursor.rowcount != 1:
+                return "redelivery"
+            if event_id is not None:
+                cursor = db.execute(
+                    "INSERT OR IGNORE INTO events (id, delivery, received) VALUES (?, ?, ?)",
+                    (event_id, delivery_id, now),
+                )
+                if cursor.rowcount != 1:
+                    db.execute("DELETE FROM deliveries WHERE id = ?", (delivery_id,))
+                    return "replay"
+            return "new"
 
     def record_installation(self, installation_id: int, account: str) -> None:
         with self._transaction() as db:

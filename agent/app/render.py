@@ -1,5 +1,6 @@
-"""What the App writes on GitHub, from a run's trajectory alone: the pull request body,
-the comment when nothing was kept, and check run summaries (reusing ``agent.report.facts``)."""
+"""What the App writes on GitHub, from a run's trajectory alone: the pull request body (with
+the reward-hack guard's flags first when there are any), the comment when nothing was kept or
+a flagged change is only reported, and check run summaries (reusing ``agent.report.facts``)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Any
 
 from perfagent.agent.report import facts
 from perfagent.agent.report.cells import dig, interval, speedup
-from perfagent.agent.report.markdown import md_code, md_hotspots, md_table, md_text
+from perfagent.agent.report.markdown import md_block, md_code, md_hotspots, md_table, md_text
 
 MARKER = "<!-- perfagent -->"
 
@@ -30,6 +31,7 @@ def pull_body(doc: dict[str, Any], *, trigger: str, commit: str) -> str:
         MARKER,
         f"**perfagent** ({trigger}) on {md_code(commit[:12])}: {md_text(result_line(doc))}.",
         "",
+        *flag_section(final.get("flags") or []),
         "## Measurements",
         "",
     ]
@@ -48,6 +50,40 @@ def pull_body(doc: dict[str, Any], *, trigger: str, commit: str) -> str:
         f"with {md_code('perfagent replay')}.",
     ]
     return "\n".join(out)
+
+
+def flag_section(flags: list[str]) -> list[str]:
+    """Each flag of the reward-hack guard on its own line, under a heading (none: nothing)."""
+    if not flags:
+        return []
+    return [
+        "## Flagged by the reward-hack guard",
+        "",
+        "The speedup is measured and the outputs and tests hold, but the guard flagged what the "
+        "change adds; this is a draft until a person has weighed each flag:",
+        "",
+        *(f"- {md_code(flag)}" for flag in flags),
+        "",
+    ]
+
+
+def flagged(doc: dict[str, Any], flags: list[str]) -> str:
+    """The comment for a flagged change when the App is set to comment instead of opening a
+    draft pull request: the result, each flag, and the diff."""
+    final = doc.get("final") or {}
+    return "\n".join(
+        [
+            MARKER,
+            f"**perfagent** found a change it does not propose on its own: "
+            f"{md_text(result_line(doc))}.",
+            "",
+            *flag_section(flags),
+            "## The change",
+            "",
+            md_block(str(final.get("patch") or ""), "diff"),
+            "",
+        ]
+    )
 
 
 def nothing_kept(doc: dict[str, Any], reason: str) -> str:

@@ -1,9 +1,11 @@
 """The App's HTTP face: ``POST /webhook`` and ``GET /healthz`` (FastAPI).
 
 The route only verifies and filters: the signature over the raw body first (401 without a
-valid one), then the headers and JSON (400), a redelivered ``X-GitHub-Delivery`` dropped
-(200), the event read by ``webhooks.decide``; a run is queued (202) for the worker and the
-answer goes out at once. Nothing here calls GitHub. Unhandled events: 204.
+valid one), then the headers and JSON (400), the event read by ``webhooks.decide``, an
+installation not served refused (403), a redelivered ``X-GitHub-Delivery`` or a signed event
+already acted on (a captured delivery replayed under a new id) dropped (200); a run is queued
+(202) for the worker and the answer goes out at once. Nothing here calls GitHub. Unhandled
+events: 204.
 """
 
 from __future__ import annotations
@@ -45,9 +47,7 @@ def create_app(
         body = await _read_capped(request)
         if body is None:
             return _answer(413, "payload too large")
-        if not verify_signature(
-            config.webhook_secret, body, request.headers.get("x-hub-signature-256")
-        ):
+        if not verify_signature(config.secret, body, request.headers.get("x-hub-signature-256")):
             return _answer(401, "bad or missing X-Hub-Signature-256")
         event = request.headers.get("x-github-event", "")
         delivery = request.headers.get("x-github-delivery", "")
@@ -72,9 +72,13 @@ def create_app(
         if inst is not None and not config.installation_allowed(inst):
             return _answer(403, f"installation {inst} is not served here")
         # Record the delivery only once it is known good: a malformed one may be fixed and
-        # redelivered; a good one is acted on once.
-        if not queue.first_delivery(delivery, event):
+        # redelivered; a good one is acted on once, whatever delivery id it comes under.
+        seen = queue.first_delivery(delivery, event, decision.event_id)
+        if seen == "redelivery":
             return _answer(200, "duplicate delivery")
+        if seen == "replay":
+            logger.warning("delivery %s replays event %s: dropped", delivery, decision.event_id)
+            return _answer(200, "event already handled")
         if decision.kind == "pong":
             return _answer(200, "pong")
         if decision.kind == "installation" and inst is not None:

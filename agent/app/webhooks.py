@@ -5,6 +5,10 @@ Triggers: a comment ``/perfagent optimize [--target 1.5x] [--max-iterations N] [
 on an issue or pull request, and the label ``perfagent`` added to a pull request. The
 requester's permission is checked by the worker against the API, never taken from the
 payload's ``author_association``.
+
+Each decision that acts names the signed event it acts on (``Decision.event_id``: the
+comment's id; a label event's pull request, label and time; an installation's id, action
+and time), so the server can refuse the same event replayed under a new delivery id.
 """
 
 from __future__ import annotations
@@ -158,6 +162,7 @@ class IssueCommentEvent(_Model):
 
 class _Label(_Model):
     name: str
+    id: int | None = None
 
 
 class _Branch(_Model):
@@ -166,8 +171,10 @@ class _Branch(_Model):
 
 
 class _Pull(_Model):
+    id: int
     number: int
     head: _Branch
+    updated_at: str | None = None
 
 
 class PullRequestEvent(_Model):
@@ -186,6 +193,7 @@ class _Account(_Model):
 class _Installation(_Model):
     id: int
     account: _Account | None = None
+    updated_at: str | int | None = None
 
 
 class InstallationEvent(_Model):
@@ -202,6 +210,7 @@ class Decision:
     installation_id: int | None = None
     job: dict[str, Any] = field(default_factory=dict)
     reason: str = ""
+    event_id: str | None = None  # the signed event acted on, for replay refusal
 
     @property
     def key(self) -> str:
@@ -233,12 +242,15 @@ def decide(
 
 
 def _installation(ev: InstallationEvent) -> Decision:
-    account = ev.installation.account.login if ev.installation.account else ""
+    inst = ev.installation
+    account = inst.account.login if inst.account else ""
     if ev.action in ("created", "deleted", "unsuspend", "suspend"):
+        stamp = inst.updated_at
         return Decision(
             "installation",
-            installation_id=ev.installation.id,
+            installation_id=inst.id,
             job={"action": ev.action, "account": account},
+            event_id=None if stamp is None else f"installation:{inst.id}:{ev.action}:{stamp}",
         )
     return Decision("ignore", installation_id=ev.installation.id, reason=f"action {ev.action}")
 
@@ -261,11 +273,13 @@ def _comment(ev: IssueCommentEvent, default_model: str, allowed: tuple[str, ...]
         "requester": ev.comment.user.login,
         "comment_id": ev.comment.id,
     }
+    event_id = f"issue_comment:{ev.comment.id}"
     try:
         options = parse_command(line, default_model=default_model, allowed_models=allowed)
     except CommandError as exc:
-        return Decision("refuse", inst, job | {"options": None, "reason": str(exc)}, str(exc))
-    return Decision("optimize", inst, job | {"options": options.as_json()})
+        refusal = job | {"options": None, "reason": str(exc)}
+        return Decision("refuse", inst, refusal, str(exc), event_id=event_id)
+    return Decision("optimize", inst, job | {"options": options.as_json()}, event_id=event_id)
 
 
 def _labeled(ev: PullRequestEvent, default_model: str) -> Decision:
@@ -282,4 +296,7 @@ def _labeled(ev: PullRequestEvent, default_model: str) -> Decision:
         "comment_id": None,
         "options": RunOptions(model=default_model).as_json(),
     }
-    return Decision("optimize", inst, job)
+    # A label added again later is a new request: the pull request's updated_at moves.
+    pr, label = ev.pull_request, ev.label
+    event_id = f"pull_request.labeled:{pr.id}:{label.id or label.name}:{pr.updated_at}"
+    return Decision("optimize", inst, job, event_id=event_id)

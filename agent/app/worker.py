@@ -1,13 +1,19 @@
 """The App's worker: one queued job at a time, from a GitHub request to a pull request.
 
-For a run: the requester's permission asked of the API (write or admin, else a refusal
-comment), a per-repository cooldown, at most one open perfagent PR per repository and
-target; the repository cloned at the ref with an installation token that lives only in the
-git process's environment (the sandboxed workload never sees it: ``tools.runner`` scrubs
-``GITHUB_*`` and ``*TOKEN*``); ``[tool.perfagent]`` read into a task; the agent run under
-the data dir. A verified speedup becomes a branch ``perfagent/<target>-<id>``, a PR and a
-successful check run on the triggering PR; anything else becomes a comment saying what was
-tried and why nothing was kept.
+For a run: the installation allowed by the settings, the requester's permission asked of
+the API (write or admin, else a refusal comment), a per-repository cooldown (recorded in the
+same statement that checks it, counting every job that starts a run), at most one open
+perfagent PR per repository and target; the repository cloned at the ref with an
+installation token scoped to that one repository, living only in the git process's
+environment (the sandboxed workload never sees it: ``tools.runner`` scrubs ``GITHUB_*`` and
+``*TOKEN*``); ``[tool.perfagent]`` read into a task; the agent run under the data dir.
+
+A verified speedup becomes a branch ``perfagent/<target>-<id>``, committed in a *fresh*
+clone and pushed to the clone URL the API gave (never from the measured tree, whose
+``.git/config`` the repository's code could have rewritten), a PR and a successful check run
+on the triggering PR. A verified speedup the reward-hack guard flagged becomes a draft PR
+naming each flag and a neutral check (or, with ``on_flagged = "comment"``, a comment naming
+them). Anything else becomes a comment saying what was tried and why nothing was kept.
 """
 
 from __future__ import annotations
@@ -15,7 +21,6 @@ from __future__ import annotations
 import logging
 import shutil
 import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -36,6 +41,7 @@ from perfagent.tools.github import (
     GitHubApp,
     InstallationClient,
     RepoRef,
+    Repository,
     clone,
     has_write,
     push_branch,
@@ -50,7 +56,6 @@ BRANCH_PREFIX = "perfagent/"
 CHECK_NAME = "perfagent"
 BOT_NAME = "perfagent"
 BOT_EMAIL = "perfagent[bot]@users.noreply.github.com"
-RAN = ("pull", "nothing kept")  # outcomes that used the machine (the cooldown counts them)
 RunFn = Callable[[RunContext], dict[str, Any]]
 _GIT = Limits(timeout_s=300.0, memory_mb=None, fsize_mb=None)
 
@@ -67,10 +72,9 @@ class Worker:
         app: GitHubApp,
         *,
         run: RunFn = run_graph,
-        clock: Callable[[], float] = time.time,
     ) -> None:
         self.config, self.queue, self.app = config, queue, app
-        self._run, self._clock = run, clock
+        self._run = run
 
     def serve(self, stop: threading.Event, wake: threading.Event, poll_s: float = 5.0) -> None:
         """Work until ``stop``; sleep on ``wake`` (set when a job is queued) when idle."""
@@ -104,7 +108,10 @@ class Worker:
     def handle(self, job: Job) -> dict[str, Any]:
         p = job.payload
         repo, number = RepoRef.parse(str(p["repo"])), int(p["number"])
-        gh = self.app.installation(int(p["installation_id"]))
+        installation = int(p["installation_id"])
+        if not self.config.installation_allowed(installation):  # the server filters too
+            return {"outcome": "refused", "reason": f"installation {installation} not served"}
+        gh = self.app.installation(installation, repo)
         if job.kind == "refuse":
             self._comment(gh, repo, number, f"perfagent cannot run this: {p['reason']}")
             return {"outcome": "refused", "reason": str(p["reason"])}
@@ -116,11 +123,6 @@ class Worker:
             return {"outcome": "refused", "reason": reason}
         if p.get("comment_id"):
             gh.add_reaction(repo, int(p["comment_id"]), "eyes")
-        wait = self._cooldown_left(str(repo), job.id)
-        if wait > 0:
-            reason = f"{repo} was optimised recently; try again in {wait / 60:.0f} min"
-            self._comment(gh, repo, number, f"perfagent will not run yet: {reason}.")
-            return {"outcome": "cooldown", "reason": reason}
         repository = gh.repository(repo)
         head_sha: str | None = None
         if p["is_pull"]:
@@ -132,6 +134,11 @@ class Worker:
             ref, base, head_sha = pr.head.sha, pr.head.ref, pr.head.sha
         else:
             ref = base = repository.default_branch
+        wait = self.queue.start_run(str(repo), job.id, self.config.cooldown_s)
+        if wait > 0:
+            reason = f"{repo} was optimised recently; try again in {wait / 60:.0f} min"
+            self._comment(gh, repo, number, f"perfagent will not run yet: {reason}.")
+            return {"outcome": "cooldown", "reason": reason}
         check = None
         if head_sha is not None:
             check = self._check_run(job, gh, repo, head_sha, requester)
@@ -140,7 +147,7 @@ class Worker:
         try:
             dest = work / repo.name
             sha = clone(repository.clone_url, ref, dest, gh.token())
-            return self._optimize(job, gh, repo, dest, sha, base, check)
+            return self._optimize(job, gh, repository, dest, sha, base, check)
         except PerfagentError as exc:
             if check is not None:
                 self._finish_check(gh, repo, check, "failure", "perfagent stopped", str(exc))
@@ -153,13 +160,14 @@ class Worker:
         self,
         job: Job,
         gh: InstallationClient,
-        repo: RepoRef,
+        repository: Repository,
         dest: Path,
         sha: str,
         base: str,
         check: CheckRun | None,
     ) -> dict[str, Any]:
         p, number = job.payload, int(job.payload["number"])
+        repo = RepoRef.parse(repository.full_name)
         staging = self.config.runs_dir / ".staging" / f"job-{job.id}"
         shutil.rmtree(staging, ignore_errors=True)
         task_file = resolve_target(str(dest), TargetOptions(ref=sha), staging)
@@ -205,19 +213,35 @@ class Worker:
             if check is not None:
                 self._finish_check(gh, repo, check, "neutral", "perfagent kept nothing", why)
             return {"outcome": "nothing kept", "reason": why, **summary}
-        branch = f"{prefix}{run_id.rsplit('-', 1)[-1]}"
-        title = f"perfagent: {task_id} {render.result_line(doc).split(' (')[0]}"
-        self._commit(dest, branch, str(doc["final"]["patch"]), title, dest.parent / "patch.diff")
-        push_branch(dest, branch, gh.token())
-        body = render.pull_body(doc, trigger=f"asked by @{p['requester']}", commit=sha)
-        pr = gh.create_pull(
-            repo, title=title, head=branch, base=base, body=body, draft=self.config.draft_pulls
-        )
+        flags = [str(flag) for flag in doc["final"].get("flags") or []]
         line = render.result_line(doc)
-        self._comment(gh, repo, number, f"perfagent opened #{pr.number}: {line}.")
+        if flags and self.config.on_flagged == "comment":
+            self._comment(gh, repo, number, render.flagged(doc, flags), marked=False)
+            if check is not None:
+                note = "perfagent: a flagged change, not proposed"
+                self._finish_check(gh, repo, check, "neutral", note, "\n".join(flags))
+            return {"outcome": "flagged", "flags": flags, **summary}
+        branch = f"{prefix}{run_id.rsplit('-', 1)[-1]}"
+        flagged = " (flagged: review)" if flags else ""
+        title = f"perfagent: {task_id} {line.split(' (')[0]}{flagged}"
+        # A fresh clone at the measured commit, pushed to the URL the API gave: the measured
+        # tree ran the repository's code, which could have rewritten its .git/config.
+        fresh = dest.parent / "push" / repo.name
+        clone(repository.clone_url, sha, fresh, gh.token())
+        self._commit(fresh, branch, str(doc["final"]["patch"]), title, dest.parent / "patch.diff")
+        push_branch(fresh, branch, gh.token(), url=repository.clone_url)
+        body = render.pull_body(doc, trigger=f"asked by @{p['requester']}", commit=sha)
+        draft = self.config.draft_pulls or bool(flags)
+        pr = gh.create_pull(repo, title=title, head=branch, base=base, body=body, draft=draft)
+        said = f"perfagent opened #{pr.number}: {line}."
+        if flags:
+            said += f" A draft: the reward-hack guard flagged {len(flags)} thing(s) to review."
+        self._comment(gh, repo, number, said)
         if check is not None:
-            self._finish_check(gh, repo, check, "success", title, f"{line}\n\n{pr.html_url}")
-        return {"outcome": "pull", "pull": pr.number, "branch": branch, **summary}
+            conclusion: CheckConclusion = "neutral" if flags else "success"
+            self._finish_check(gh, repo, check, conclusion, title, f"{line}\n\n{pr.html_url}")
+        result = {"outcome": "pull", "pull": pr.number, "branch": branch, "draft": draft}
+        return {**result, "flags": flags, **summary}
 
     def unverified_reason(self, doc: dict[str, Any]) -> str | None:
         """Why a run's result is not worth a pull request, or ``None`` if it is."""
@@ -233,19 +257,9 @@ class Worker:
             return "the outputs were not shown identical to the original's"
         if final.get("tests_passed") is not True:
             return "the tests did not pass"
-        if final.get("flags"):
-            return "the reward-hack guard flagged the change: " + "; ".join(final["flags"])
         if not isinstance(speedup, int | float) or speedup < self.config.min_speedup:
             return f"the speedup {speedup} is below {self.config.min_speedup}"
         return None
-
-    def _cooldown_left(self, repo: str, job_id: int) -> float:
-        now, last = self._clock(), None
-        for job in self.queue.jobs("done"):
-            ran = (job.result or {}).get("outcome") in RAN
-            if job.id != job_id and job.payload.get("repo") == repo and ran:
-                last = job.updated if last is None else max(last, job.updated)
-        return 0.0 if last is None else self.config.cooldown_s - (now - last)
 
     def _check_run(
         self, job: Job, gh: InstallationClient, repo: RepoRef, head_sha: str, requester: str
@@ -276,8 +290,9 @@ class Worker:
     def _try_comment(self, job: Job, text: str) -> None:
         try:
             p = job.payload
-            gh = self.app.installation(int(p["installation_id"]))
-            self._comment(gh, RepoRef.parse(str(p["repo"])), int(p["number"]), text)
+            repo = RepoRef.parse(str(p["repo"]))
+            gh = self.app.installation(int(p["installation_id"]), repo)
+            self._comment(gh, repo, int(p["number"]), text)
         except PerfagentError:
             logger.warning("job %d: could not comment the error", job.id)
 

@@ -14,8 +14,8 @@ from rich.table import Table
 
 from perfagent.agent.cli.progress import ProgressDisplay, verbosity_options
 from perfagent.agent.cli.rundirs import default_runs_dir
-from perfagent.tools.runner import isolation_level
 from perfagent.tools.progress import StageStarted
+from perfagent.tools.runner import isolation_level
 
 if TYPE_CHECKING:
     from perfagent.agent.batch import BatchResult

@@ -11,7 +11,10 @@ the fake does not implement, and any answer of the fake that breaks the document
 Authentication is checked as GitHub does it: ``/app/...`` and the installation look-ups want
 the App's JWT (RS256, verified with the App's public key, at most 10 minutes long, not
 expired by the fake's clock); everything else wants an unexpired installation token that
-covers the repository. Git requests want the token as HTTP Basic password.
+covers the repository and holds the permission the operation needs (``operations.NEEDS``:
+403 "Resource not accessible by integration" otherwise). Git requests want the token as HTTP
+Basic password, with contents read to fetch and write to push. ``minted`` lists every
+installation token issued, with its repositories and permissions.
 
 State (repositories, installations, roles, tokens, pull requests, check runs, comments,
 reactions) lives on the instance; the operations are in ``operations.py``.
@@ -37,7 +40,7 @@ from urllib.parse import parse_qs, urlsplit
 import jwt
 
 from tests.github.gitserver import GIT_PATH, GitRepos
-from tests.github.operations import Operations
+from tests.github.operations import APP_PERMISSIONS, Operations, allows
 from tests.github.spec import BASE_VERSION, SpecSet
 from tests.github.state import FakeInstallation, FakeRepo, FakeToken, Reject
 
@@ -82,6 +85,7 @@ class FakeGitHub(Operations):
         self.repos: dict[str, FakeRepo] = {}
         self.installations: dict[int, FakeInstallation] = {}
         self.tokens: dict[str, FakeToken] = {}
+        self.minted: list[FakeToken] = []
         self.tokens_issued = 0
         self.violations: list[str] = []
         self.validated = 0
@@ -230,6 +234,8 @@ class FakeGitHub(Operations):
                 raise Reject(404, "Not Found")
             if full_name not in token.repos:
                 raise Reject(403, "Resource not accessible by integration")
+        if not allows(token.permissions, operation_id):
+            raise Reject(403, "Resource not accessible by integration")
 
     def _check_jwt(self, token: str) -> None:
         try:
@@ -259,10 +265,17 @@ class FakeGitHub(Operations):
                 401, "'Issued at' claim ('iat') must be an Integer representing a time in the past"
             )
 
-    def issue_token(self, installation_id: int, repos: frozenset[str]) -> tuple[str, float]:
+    def issue_token(
+        self,
+        installation_id: int,
+        repos: frozenset[str],
+        permissions: Mapping[str, str] = APP_PERMISSIONS,
+    ) -> tuple[str, float]:
         token = "ghs_" + secrets.token_urlsafe(27)
         expires_at = float(int(self.clock()) + TOKEN_LIFETIME_S)
-        self.tokens[token] = FakeToken(installation_id, expires_at, repos)
+        grant = FakeToken(installation_id, expires_at, repos, dict(permissions))
+        self.tokens[token] = grant
+        self.minted.append(grant)
         self.tokens_issued += 1
         return token, expires_at
 
@@ -275,11 +288,16 @@ class FakeGitHub(Operations):
         password = ""
         if scheme.lower() == "basic":
             password = base64.b64decode(encoded).decode().partition(":")[2]
+        push = "git-receive-pack" in found["rest"] or "service=git-receive-pack" in query
         with self.lock:
             token = self.tokens.get(password)
             allowed = (
                 token is not None and self.clock() < token.expires_at and full_name in token.repos
             )
+            if allowed and token is not None:
+                operation = "git-receive-pack" if push else "git-upload-pack"
+                if not allows(token.permissions, operation):
+                    return Reply(403, b"Permission to push denied.\n")
         if not allowed:
             return Reply(
                 401, b"Invalid username or token.\n", [("WWW-Authenticate", 'Basic realm="GitHub"')]

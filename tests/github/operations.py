@@ -24,13 +24,39 @@ Handler = Callable[
     [dict[str, str], dict[str, list[str]], Json, list[tuple[str, str]]], tuple[int, Json]
 ]
 BODY_MAX = 65536
-_APP_PERMISSIONS = {
+APP_PERMISSIONS = {  # what the App was granted (an installation token gets at most this)
     "checks": "write",
     "contents": "write",
     "issues": "write",
     "metadata": "read",
     "pull_requests": "write",
 }
+_LEVELS = {"none": 0, "read": 1, "write": 2, "admin": 3}
+# What an installation token needs per operation (any one of the pairs), as GitHub documents
+# for GitHub Apps; git transfers need contents read (fetch) or write (push).
+NEEDS: dict[str, tuple[tuple[str, str], ...]] = {
+    "repos/get": (("metadata", "read"),),
+    "repos/get-collaborator-permission-level": (("metadata", "read"),),
+    "pulls/list": (("pull_requests", "read"),),
+    "pulls/get": (("pull_requests", "read"),),
+    "pulls/create": (("pull_requests", "write"),),
+    "checks/create": (("checks", "write"),),
+    "checks/update": (("checks", "write"),),
+    "issues/create-comment": (("issues", "write"), ("pull_requests", "write")),
+    "reactions/create-for-issue-comment": (("issues", "write"), ("pull_requests", "write")),
+    "git-upload-pack": (("contents", "read"),),
+    "git-receive-pack": (("contents", "write"),),
+}
+
+
+def allows(permissions: dict[str, str], operation: str) -> bool:
+    """Whether a token with ``permissions`` may do ``operation`` (an operationId or git)."""
+    return any(
+        _LEVELS.get(permissions.get(name, "none"), 0) >= _LEVELS[level]
+        for name, level in NEEDS.get(operation, (("metadata", "read"),))
+    )
+
+
 _ROLE_PERMISSION = {
     "admin": "admin",
     "maintain": "write",
@@ -92,23 +118,39 @@ class Operations(Shapes):
     def _create_token(
         self, params: dict[str, str], query: Json, body: Json, headers: Json
     ) -> tuple[int, Json]:
+        """As GitHub: ``repositories`` (names under the installation's account) and
+        ``repository_ids`` narrow the token to those repositories, ``permissions`` to those
+        permissions (never beyond the App's); without them the token gets everything."""
         inst = self.installations.get(int(params["installation_id"]))
         if inst is None:
             raise Reject(404, "Not Found")
         repos = frozenset(inst.repos)
-        if body.get("repositories"):
-            wanted = {f"{inst.account}/{name}" for name in body["repositories"]}
+        by_id = {self.repos[name].id: name for name in inst.repos if name in self.repos}
+        wanted = {f"{inst.account}/{name}" for name in body.get("repositories") or []}
+        wanted |= {by_id.get(i, f"#{i}") for i in body.get("repository_ids") or []}
+        if wanted:
             if not wanted <= inst.repos:
                 raise Reject(
                     422, "There is at least one repository that does not exist or is not accessible"
                 )
             repos = frozenset(wanted)
-        token, expires_at = self.issue_token(inst.id, repos)
+        permissions = dict(APP_PERMISSIONS)
+        if body.get("permissions"):
+            asked = dict(body["permissions"])
+            for name, level in asked.items():
+                if _LEVELS.get(level, 9) > _LEVELS.get(APP_PERMISSIONS.get(name, "none"), 0):
+                    raise invalid(
+                        "InstallationToken",
+                        f"The permissions requested are not "
+                        f"granted to this installation ({name}: {level}).",
+                    )
+            permissions = {"metadata": "read", **asked}
+        token, expires_at = self.issue_token(inst.id, repos, permissions)
         expires = datetime.fromtimestamp(expires_at, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         return 201, {
             "token": token,
             "expires_at": expires,
-            "permissions": _APP_PERMISSIONS,
+            "permissions": permissions,
             "repository_selection": "selected",
         }
 
@@ -127,7 +169,7 @@ class Operations(Shapes):
                     "target_id": account["id"],
                     "target_type": "Organization",
                     "repository_selection": "selected",
-                    "permissions": _APP_PERMISSIONS,
+                    "permissions": APP_PERMISSIONS,
                     "events": ["issue_comment", "pull_request"],
                     "access_tokens_url": f"{self.api_url}/app/installations/{inst.id}"
                     "/access_tokens",

@@ -45,6 +45,7 @@ class FakeToken:
     installation_id: int
     expires_at: float
     repos: frozenset[str]
+    permissions: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass

@@ -2,10 +2,11 @@
 
     app = GitHubApp(APP_ID, PRIVATE_KEY_PEM)            # base_url=, clock= for tests
     inst = app.repo_installation(RepoRef.parse("octo/widgets"))
-    gh = app.installation(inst.id)                      # calls made as that installation
+    gh = app.installation(inst.id, repo)                # as that installation, on repo only
     if has_write(gh.permission(repo, "alice")): ...
-    sha = clone(gh.repository(repo).clone_url, "main", dest, gh.token())
-    push_branch(dest, "perfagent/speedup-1", gh.token())
+    url = gh.repository(repo).clone_url
+    sha = clone(url, "main", dest, gh.token())
+    push_branch(fresh_clone, "perfagent/speedup-1", gh.token(), url=url)
     pr = gh.create_pull(repo, title=..., head="perfagent/speedup-1", base="main", body=...)
 
 Modules: ``auth`` (JWT, cached installation tokens), ``client`` (``GitHubApp``,
@@ -23,6 +24,7 @@ from perfagent.tools.github.auth import AppTokens, Clock, app_jwt
 from perfagent.tools.github.client import (
     API_VERSION,
     DEFAULT_API_URL,
+    TOKEN_PERMISSIONS,
     GitHubApp,
     InstallationClient,
 )
@@ -47,6 +49,7 @@ from perfagent.tools.github.models import (
 __all__ = [
     "API_VERSION",
     "DEFAULT_API_URL",
+    "TOKEN_PERMISSIONS",
     "AppTokens",
     "CheckConclusion",
     "CheckOutput",

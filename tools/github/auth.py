@@ -7,9 +7,10 @@ strategies (``JWTAuthStrategy``, ``InstallationAuthStrategy``).
 
 - The JWT (RS256) has ``iat`` 60 s in the past (clock drift) and ``exp`` 9 min ahead, so
   ``exp - iat`` is GitHub's 10-minute maximum; it is reused until a minute before it expires.
-- An installation token (1 h on GitHub) is reused until ``refresh_margin_s`` before it
-  expires, then minted again. A request answered 401 drops the cached token and is retried
-  once with a fresh one (a token can be revoked early).
+- An installation token (1 h on GitHub) is scoped to one repository (and the permissions the
+  client asks for), cached per installation and repository, reused until
+  ``refresh_margin_s`` before it expires, then minted again. A request answered 401 drops the
+  cached token and is retried once with a fresh one (a token can be revoked early).
 """
 
 from __future__ import annotations
@@ -59,17 +60,19 @@ def app_jwt(app_id: int | str, key: RSAPrivateKey, now: float) -> str:
 
 
 class AppTokens:
-    """The App's JWT and one installation token per installation, cached; thread-safe.
+    """The App's JWT and one installation token per installation and repository, cached;
+    thread-safe.
 
-    ``mint(installation_id)`` asks GitHub for a new installation token (the client passes
-    one that calls ``POST /app/installations/{id}/access_tokens`` with the JWT).
+    ``mint(installation_id, repo_name)`` asks GitHub for a new token for that one repository
+    (the client passes one that calls ``POST /app/installations/{id}/access_tokens`` with the
+    JWT, ``repositories`` and ``permissions``).
     """
 
     def __init__(
         self,
         app_id: int | str,
         private_key: str | bytes,
-        mint: Callable[[int], InstallationToken],
+        mint: Callable[[int, str], InstallationToken],
         *,
         clock: Clock = time.time,
         refresh_margin_s: float = 300.0,
@@ -81,7 +84,7 @@ class AppTokens:
         self._margin = refresh_margin_s
         self._lock = threading.Lock()
         self._jwt: tuple[str, float] | None = None  # (token, exp)
-        self._tokens: dict[int, InstallationToken] = {}
+        self._tokens: dict[tuple[int, str], InstallationToken] = {}
 
     def jwt(self) -> str:
         now = self._clock()
@@ -91,22 +94,24 @@ class AppTokens:
                 self._jwt = (token, int(now) - JWT_BACKDATE_S + JWT_LIFETIME_S)
             return self._jwt[0]
 
-    def installation_token(self, installation_id: int) -> InstallationToken:
-        """A token valid for at least ``refresh_margin_s`` more seconds."""
+    def installation_token(self, installation_id: int, repo_name: str) -> InstallationToken:
+        """A token for repository ``repo_name`` of the installation, valid for at least
+        ``refresh_margin_s`` more seconds."""
+        scope = (installation_id, repo_name)
         with self._lock:
-            cached = self._tokens.get(installation_id)
+            cached = self._tokens.get(scope)
             if cached is not None and self._clock() < cached.expires_at - self._margin:
                 return cached
         # Minting is a network call: not under the lock (the JWT it needs takes it), and two
         # threads racing here only mint two tokens, both valid.
-        fresh = self._mint(installation_id)
+        fresh = self._mint(installation_id, repo_name)
         with self._lock:
-            self._tokens[installation_id] = fresh
+            self._tokens[scope] = fresh
         return fresh
 
-    def invalidate(self, installation_id: int) -> None:
+    def invalidate(self, installation_id: int, repo_name: str) -> None:
         with self._lock:
-            self._tokens.pop(installation_id, None)
+            self._tokens.pop((installation_id, repo_name), None)
 
 
 class _HeaderAuth(httpx.Auth):
@@ -135,13 +140,18 @@ class JWTAuthStrategy(BaseAuthStrategy):
 
 @dataclass
 class InstallationAuthStrategy(BaseAuthStrategy):
-    """githubkit auth as one installation: the cached token, refreshed as needed."""
+    """githubkit auth as one installation on one repository: the cached token, refreshed."""
 
     tokens: AppTokens
     installation_id: int
+    repo_name: str
 
     def get_auth_flow(self, github: GitHubCore[Any]) -> httpx.Auth:
         def header() -> str:
-            return f"token {self.tokens.installation_token(self.installation_id).token}"
+            token = self.tokens.installation_token(self.installation_id, self.repo_name)
+            return f"token {token.token}"
 
-        return _HeaderAuth(header, lambda: self.tokens.invalidate(self.installation_id))
+        def drop() -> None:
+            self.tokens.invalidate(self.installation_id, self.repo_name)
+
+        return _HeaderAuth(header, drop)

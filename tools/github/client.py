@@ -1,8 +1,10 @@
 """The GitHub App's REST client: what the App asks of GitHub, as plain typed calls.
 
 ``GitHubApp`` speaks as the App (JWT): it finds the installation for a repository and mints
-installation tokens. ``InstallationClient`` (``app.installation(id)``) speaks as one
-installation: repositories, permissions, pull requests, check runs, comments, reactions.
+installation tokens, each scoped to one repository and ``TOKEN_PERMISSIONS`` (a token that
+leaks reaches one repository, not every one the App is installed on).
+``InstallationClient`` (``app.installation(id, repo)``) speaks as one installation on one
+repository: the repository, permissions, pull requests, check runs, comments, reactions.
 Requests go through githubkit (request bodies checked against GitHub's schema before they
 are sent, rate-limit and server-error retries); answers are read into the small models of
 ``tools.github.models``. Every failure is a one-line ``GitHubError`` naming the endpoint and
@@ -43,6 +45,7 @@ from perfagent.tools.github.models import (
 
 if TYPE_CHECKING:
     from githubkit_schemas.v2026_03_10.rest import RestNamespace
+    from githubkit_schemas.v2026_03_10.types import AppPermissionsType as AppPermissions
     from githubkit_schemas.v2026_03_10.types import (
         ReposOwnerRepoCheckRunsCheckRunIdPatchBodyPropOutputType as UpdateOutput,
     )
@@ -54,6 +57,15 @@ DEFAULT_API_URL = "https://api.github.com"
 # The REST API version every request names (X-GitHub-Api-Version); pinned so that a githubkit
 # upgrade cannot change what we speak without a test run against the fake.
 API_VERSION: Final = "2026-03-10"
+# What the App's work needs on the one repository: push a branch, open a pull request,
+# comment on issues and pull requests, report a check run, read collaborators' permission.
+TOKEN_PERMISSIONS: Final[AppPermissions] = {
+    "contents": "write",
+    "pull_requests": "write",
+    "issues": "write",
+    "checks": "write",
+    "metadata": "read",
+}
 _PAGE = 100
 _MAX_PAGES = 50
 M = TypeVar("M", bound=BaseModel)
@@ -132,24 +144,33 @@ class GitHubApp:
         resp = _call(label, lambda: self._rest.apps.get_repo_installation(repo.owner, repo.name))
         return _parse(label, resp, Installation)
 
-    def installation_token(self, installation_id: int) -> InstallationToken:
-        """A token for ``installation_id`` valid for at least ``refresh_margin_s`` more."""
-        return self.tokens.installation_token(installation_id)
+    def installation_token(self, installation_id: int, repo: RepoRef) -> InstallationToken:
+        """A token for ``repo`` alone (``TOKEN_PERMISSIONS``) through ``installation_id``,
+        valid for at least ``refresh_margin_s`` more."""
+        return self.tokens.installation_token(installation_id, repo.name)
 
-    def installation(self, installation_id: int) -> InstallationClient:
-        return InstallationClient(self, installation_id)
+    def installation(self, installation_id: int, repo: RepoRef) -> InstallationClient:
+        """Calls as ``installation_id`` with a token that reaches ``repo`` only."""
+        return InstallationClient(self, installation_id, repo)
 
-    def _installation_github(self, installation_id: int) -> GitHub[InstallationAuthStrategy]:
-        return GitHub(InstallationAuthStrategy(self.tokens, installation_id), **self._options)
+    def _installation_github(
+        self, installation_id: int, repo: RepoRef
+    ) -> GitHub[InstallationAuthStrategy]:
+        strategy = InstallationAuthStrategy(self.tokens, installation_id, repo.name)
+        return GitHub(strategy, **self._options)
 
     def _now(self) -> datetime:
         return datetime.fromtimestamp(self._clock(), tz=UTC)
 
-    def _mint(self, installation_id: int) -> InstallationToken:
+    def _mint(self, installation_id: int, repo_name: str) -> InstallationToken:
         # Called by AppTokens when a token is missing or about to expire; as the App (JWT).
+        # The repository is named without its owner: the installation's account owns it.
         label = f"POST /app/installations/{installation_id}/access_tokens"
         resp = _call(
-            label, lambda: self._rest.apps.create_installation_access_token(installation_id)
+            label,
+            lambda: self._rest.apps.create_installation_access_token(
+                installation_id, repositories=[repo_name], permissions=TOKEN_PERMISSIONS
+            ),
         )
         data = _json(label, resp)
         try:
@@ -161,12 +182,14 @@ class GitHubApp:
 
 
 class InstallationClient:
-    """Calls made as one installation of the App (its token, refreshed when needed)."""
+    """Calls made as one installation of the App on one repository ``repo`` (a token scoped
+    to it, refreshed when needed); calls about another repository are refused by GitHub."""
 
-    def __init__(self, app: GitHubApp, installation_id: int) -> None:
+    def __init__(self, app: GitHubApp, installation_id: int, repo: RepoRef) -> None:
         self.app = app
         self.installation_id = installation_id
-        self._github = app._installation_github(installation_id)
+        self.repo = repo
+        self._github = app._installation_github(installation_id, repo)
 
     @property
     def _rest(self) -> RestNamespace:
@@ -175,7 +198,7 @@ class InstallationClient:
     def token(self) -> str:
         """A current token for git over HTTPS (``clone``/``push_branch``). Ask right before
         each git command: a token held across a long run expires (1 h on GitHub)."""
-        return self.app.installation_token(self.installation_id).token
+        return self.app.installation_token(self.installation_id, self.repo).token
 
     def repository(self, repo: RepoRef) -> Repository:
         label = f"GET /repos/{repo}"

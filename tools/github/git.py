@@ -70,18 +70,17 @@ def clone(repo_url: str, ref: str, dest: Path, token: str | None) -> str:
     return sha
 
 
-def push_branch(
-    repo_dir: Path, branch: str, token: str, *, remote: str = "origin", force: bool = False
-) -> str:
-    """Push local branch ``branch`` of ``repo_dir`` to the same name on ``remote``; returns
-    the commit pushed. ``force`` replaces a branch that moved (a re-run of the same task)."""
-    url = remote_url(repo_dir, remote)
+def push_branch(repo_dir: Path, branch: str, token: str, *, url: str, force: bool = False) -> str:
+    """Push local branch ``branch`` of ``repo_dir`` to the same name at ``url`` (the clone URL
+    the API gave, never a remote read from the tree: code that ran in a tree can rewrite its
+    ``.git/config``; push from a fresh clone, whose config is git's own); returns the commit
+    pushed. ``force`` replaces a branch that moved (a re-run of the same task)."""
     env = auth_env(url, token)
     sha = _resolve(repo_dir, f"refs/heads/{branch}")
     if sha is None:
         raise GitTransferError(f"git push {url}: no local branch {branch!r} in {repo_dir}")
     spec = f"refs/heads/{branch}:refs/heads/{branch}"
-    _git(["push", "--quiet", *(["--force"] if force else []), remote, spec], repo_dir, env, token)
+    _git(["push", "--quiet", *(["--force"] if force else []), url, spec], repo_dir, env, token)
     return sha
 
 

@@ -142,13 +142,20 @@ class MirrorCache:
 
 
 def first_line(exc: git.GitCommandError) -> str:
-    """The line of git's complaint that says what went wrong."""
-    text = (exc.stderr or exc.stdout or str(exc)).strip()
-    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    """git's own error line, never empty. gitpython frames the output as
+    ``stderr: 'fatal: ...'``: the frame is dropped before looking for ``fatal:``/``error:``."""
+    text = exc.stderr or exc.stdout or ""
+    lines = [_GIT_FRAME.sub("", ln.strip()).strip("'\" ") for ln in text.splitlines()]
+    lines = [ln for ln in lines if ln]
     for line in lines:
         if line.startswith(("error:", "fatal:")):
-            return line.strip("'\" ")
-    return (lines[-1] if lines else str(exc)).strip("'\" ")
+            return line
+    if lines:
+        return lines[-1]
+    return f"git exited with status {exc.status} and no message"
+
+
+_GIT_FRAME = re.compile(r"^(stderr|stdout): ")
 
 
 @contextmanager
