@@ -51,6 +51,7 @@ def trajectory_path(ctx: RunContext, state: AgentState) -> Path:
 _VERDICT_KEYS = (
     *("speedup", "ci", "verdict", "equivalent", "tests_passed"),
     *("expert_speedup", "expert_ci", "gso_opt"),
+    "overall",  # every workload: {workloads, verdict, geomean_speedup, worst: {workload, ...}}
 )
 
 

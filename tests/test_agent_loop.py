@@ -114,6 +114,15 @@ def test_loop_keeps_the_good_edit_and_rejects_the_rest(
     html = (run_dir / "report.html").read_text()
     assert wrong["id"] in html and "tests fail" in html and "<svg" in html
     assert [p["round"] for p in doc["profiles"]] == [1, "final"]
+    # Each profile is also in the run dir as speedscope JSON, and the report shows the
+    # distribution plot and the differential flame graph (after vs before).
+    for label in (1, "final"):
+        speedscope = json.loads((run_dir / f"profile-{label}.speedscope.json").read_text())
+        assert speedscope["profiles"][0]["type"] == "sampled" and speedscope["shared"]["frames"]
+    assert 'class="distribution"' in html and 'class="flamegraph diff"' in html
+    # The headline covers every workload.
+    assert final["overall"]["workloads"] == len(final["overall"]["per_workload"]) >= 1
+    assert final["overall"]["worst"] in final["overall"]["per_workload"]
     # Where the round's time went: the final session counts as session time, not overhead.
     timing = doc["rounds"][0]["timing"]
     sessions = sum(w["elapsed_s"] for m in doc["measurements"] for w in m["report"]["workloads"])

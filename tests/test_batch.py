@@ -150,6 +150,7 @@ def test_a_row_from_a_trajectory(tmp_path: Path) -> None:
         "expert_ci": [2.0, 3.0],
         "expert_verdict": "faster",
         "gso_opt": True,
+        "overall": None,  # not in this older-style final
         "delta": 0.5,  # 1 − 1/2 on each workload
         "delta_source": "ci",
         "flags": ["f"],

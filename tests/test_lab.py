@@ -258,6 +258,19 @@ def test_the_overall_verdict_over_workloads(verdicts: list[str], overall: str) -
     assert _overall("candidate", workloads)["verdict"] == overall
 
 
+def test_the_overall_names_the_geometric_mean_and_the_worst_workload() -> None:
+    workloads = [_workload("faster", 4.0), _workload("faster", 1.0), _workload("faster", 2.0)]
+    for name, w in zip(("a", "b", "c"), workloads, strict=True):
+        w.name = name
+    overall = _overall("candidate", workloads)
+    assert overall["geomean_speedup"] == pytest.approx(2.0)
+    assert overall["worst"] == {
+        "workload": "b", "hidden": False, "speedup": 1.0, "ci": [1.0, 1.0], "verdict": "faster",
+        "expert_speedup": None,
+    }  # fmt: skip
+    assert [row["workload"] for row in overall["per_workload"]] == ["a", "b", "c"]
+
+
 def test_reported_medians_are_the_middle_of_an_even_number_of_runs() -> None:
     assert _median([4.0, 1.0, 3.0, 2.0]) == 2.5
     assert _median([3.0, 1.0, 2.0]) == 2.0

@@ -6,7 +6,11 @@ import copy
 import json
 import re
 import shutil
+import struct
 import xml.etree.ElementTree as ET
+import zlib
+from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +19,7 @@ from click.testing import CliRunner
 
 from perfagent.agent.cli.report import report_command
 from perfagent.agent.report import (
+    CSP,
     TrajectoryError,
     load_trajectory,
     render_html,
@@ -25,7 +30,16 @@ from perfagent.agent.types import Candidate
 from perfagent.tools.bench.stats import Verdict
 from perfagent.tools.lab.report import MeasureReport, VariantResult, WorkloadResult
 from perfagent.tools.lab.report import TestResult as CommandResult
-from perfagent.tools.profile import Frame, Hotspot, Profile, Stack, collapsed, flamegraph_svg
+from perfagent.tools.profile import (
+    Frame,
+    Hotspot,
+    Profile,
+    Stack,
+    collapsed,
+    diff_flamegraph_svg,
+    flamegraph_svg,
+)
+from perfagent.tools.profile.flamegraph import by_function
 from perfagent.tools.runner import Limits, run
 
 EVIL = "<script>alert('x')</script>"
@@ -33,6 +47,11 @@ CHROMIUM = "/usr/bin/chromium"
 
 
 # -- trajectories ------------------------------------------------------------------------------
+def _runs(median: float) -> list[float]:
+    """24 per-process times spread ±4 % around ``median`` (deterministic)."""
+    return [median * (1 + 0.008 * ((i * 7) % 11 - 5)) for i in range(24)]
+
+
 def _variant(speedup: float, ci: tuple[float, float], verdict: Verdict) -> VariantResult:
     return VariantResult(
         speedup=speedup,
@@ -44,6 +63,7 @@ def _variant(speedup: float, ci: tuple[float, float], verdict: Verdict) -> Varia
         median=0.010 / speedup,
         max_rss_kb=40_000,
         equivalent=True,
+        values=_runs(0.010 / speedup),
     )
 
 
@@ -51,6 +71,7 @@ def _report(*, expert: bool) -> dict[str, Any]:
     workloads = []
     for name, hidden, cand in (("visible", False, 1.8), ("hidden-1", True, 1.6)):
         w = WorkloadResult(name, "file", hidden, 0.010, 24, 40_000, 4, 3.0, "decided")
+        w.base_values = _runs(0.010)
         if expert:
             w.variants["expert"] = _variant(2.0, (1.9, 2.1), "faster")
         w.variants["candidate"] = _variant(cand, (cand - 0.1, cand + 0.1), "faster")
@@ -278,16 +299,44 @@ def test_flamegraph_handles_no_samples_and_deep_stacks() -> None:
     assert svg.count("<rect") == 3002  # background, "all", 3000 frames
 
 
+def test_diff_flamegraph_colours_frames_by_the_change_of_their_share() -> None:
+    before = ["main (m.py:1);slow (m.py:10) 80", "main (m.py:1);other (m.py:20) 20"]
+    # The edit moved slow's hot line and made it cheaper: other now takes a larger share.
+    after = ["main (m.py:1);slow (m.py:12) 20", "main (m.py:1);other (m.py:20) 20"]
+    assert by_function(after) == ["main (m.py);other (m.py) 20", "main (m.py);slow (m.py) 20"]
+    svg = diff_flamegraph_svg(before, after, title="<after> vs before")
+    ET.fromstring(svg)
+    fills = dict(
+        re.findall(r"<title>(\w+) \(m\.py\) — [^<]*</title><rect [^>]*fill=\"([^\"]+)\"", svg)
+    )
+    assert fills == {
+        "main": "rgb(236,236,236)",
+        "slow": "rgb(75,75,250)",
+        "other": "rgb(250,75,75)",
+    }
+    assert "slow (m.py) — before 80.00% → after 50.00% (-30.00 points" in svg
+    assert _rects(svg)["slow (m.py)"] == _rects(svg)["other (m.py)"]  # widths: after's samples
+    assert "&lt;after&gt; vs before" in svg and "<script" not in svg
+    assert "no samples" in diff_flamegraph_svg(before, [], title="t")
+
+
 # -- rendering ---------------------------------------------------------------------------------
 def test_markdown_full_run() -> None:
     md = render_markdown(full_trajectory(), path="trajectories/r/dedupe.traj.json")
     for fact in (
         "perfagent report: `dedupe`",
-        "| speedup (95% CI) | 1.800× [1.700, 1.900] |",
+        "| result | value |",
+        "| verdict (2 workloads) | faster |",
+        "| speedup (geometric mean of 2 workloads) | 1.697× |",
+        "| worst workload | hidden-1 (hidden): 1.600× [1.500, 1.700] |",
         "| equivalent outputs | yes |",
         "| stop reason | max iterations |",
-        "| expert speedup | 2.000× [1.900, 2.100] |",
-        "| GSO opt | **NO** |",
+        "| expert speedup (geometric mean) | 2.000× |",
+        "| GSO opt | no |",
+        "| workload | speedup [CI] | verdict | expert [CI] | share of the expert's gain |",
+        "| `visible` | 1.800× [1.700, 1.900] | faster | 2.000× [1.900, 2.100] | 90.0% |",
+        "| `hidden-1 (hidden)` | 1.600× [1.500, 1.700] | faster | 2.000× [1.900, 2.100] | 80.0% |",
+        "harmonic-mean expert share 84.0% (> 95%) → opt = False",
         "| `hidden-1 (hidden)` | base |",
         "| candidate | 5.56 ms | 1.800× | [1.700, 1.900] | faster | 24 | yes | 90.0% |",
         "opt = False",
@@ -306,20 +355,26 @@ def test_markdown_full_run() -> None:
         "| `load_avg` | 0.5, 0.4, 0.3 |",
     ):
         assert fact in md, fact
-    assert "<script" not in md
-    assert "tests failed: &lt;script&gt;alert('x')&lt;/script&gt;" in md
+    # Markup is backslashed, never written as entities (which read as "&gt;" in plain text).
+    assert not re.search(r"(?<!\\)<script", md) and "&gt;" not in md and "&lt;" not in md
+    assert "tests failed: \\<script>alert('x')\\</script>" in md
 
 
 def test_html_full_run_is_escaped_and_self_contained() -> None:
     page = render_html(full_trajectory(), path="trajectories/r/dedupe.traj.json")
     assert "<script" not in page.lower()
-    assert "tests failed: &lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in page
+    assert "tests failed: &lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in page
     assert "# a &lt; b &amp;&amp; c &gt; d</span>" in page
     assert '<td class="num">1.800×</td><td class="num">[1.700, 1.900]</td>' in page
     assert "<code>hidden-1 (hidden)</code>" in page
     assert '<td class="bad">rejected</td>' in page and '<td class="good">accepted</td>' in page
     assert "⚠ Guard flags (2)" in page and "m-3: touches the workload file" in page
-    assert page.count("<svg") == 2 and page.count('class="flamegraph"') == 2
+    assert page.count("<svg") == 4 and page.count('class="flamegraph"') == 2
+    assert page.count('class="flamegraph diff"') == 1 and page.count('class="distribution"') == 1
+    # The plot: a dot per run of each variant on each workload, a CI band per non-base row.
+    plot = page.split('class="distribution"')[1].split("</svg>")[0]
+    assert plot.count("<circle") == 2 * 3 * 24 and plot.count('class="ci"') == 4
+    assert "hidden-1 (hidden)" in plot and "1.800× [1.700, 1.900] · 24 runs" in plot
     assert "_seen (dedupe/core.py:14)" in page
     assert "<h2>Model usage</h2>" in page and "$0.0008" in page
     assert "perfagent replay trajectories/r/dedupe.traj.json" in page
@@ -340,7 +395,7 @@ def test_html_full_run_is_escaped_and_self_contained() -> None:
 )
 def test_partial_runs_render(traj: dict[str, Any]) -> None:
     md, page = render_markdown(traj), render_html(traj)
-    assert "<script" not in md and "<script" not in page.lower()
+    assert not re.search(r"(?<!\\)<script", md) and "<script" not in page.lower()
     if traj["final"] is None:
         assert "No final measurement" in md and "No final measurement" in page
         assert "No change was kept." in page and "No profile was recorded." in md
@@ -366,16 +421,27 @@ def test_no_expert_no_accepted_candidate() -> None:
     assert "No guard flags were raised." in page and "GSO criterion" not in page
 
 
+def test_one_workload_headline_is_its_speedup_and_ci() -> None:
+    traj = full_trajectory()
+    report = traj["final"]["report"]
+    report["workloads"] = report["workloads"][:1]
+    md, page = render_markdown(traj), render_html(traj)
+    assert "| speedup (95% CI) | 1.800× [1.700, 1.900] |" in md and "worst workload" not in md
+    assert '<div class="v good">1.800× [1.700, 1.900]</div>' in page
+
+
 def test_flame_graph_from_raw_stacks_when_not_folded() -> None:
     traj = full_trajectory()
     for entry in traj["profiles"]:
         entry["profile"].pop("collapsed")
-    assert "<svg" not in render_html(traj) and "No stacks were recorded" in render_html(traj)
+    page = render_html(traj)
+    assert "flamegraph" not in page and page.count("No stacks were recorded") == 2
     stacks = [Stack((Frame("main", "m.py", 3), Frame("hot", "m.py", 7)), 9)]
     raw = Profile("py-spy", "visible", 9, 100, 1.0, False, [], [], {}, stacks=stacks)
     traj["profiles"][0]["profile"] = raw.to_json(with_stacks=True)
     page = render_html(traj)
-    assert page.count("<svg") == 1 and "hot (m.py:7) — 9 samples (100.00%)" in page
+    assert page.count('class="flamegraph"') == 1 and "hot (m.py:7) — 9 samples (100.00%)" in page
+    assert 'class="flamegraph diff"' not in page  # one side has no stacks: nothing to compare
 
 
 def test_write_reports_and_cli(tmp_path: Path) -> None:
@@ -443,18 +509,95 @@ def _chromium(tmp_path: Path, *args: str) -> str:
     return result.stdout
 
 
+def _pixels(png: bytes) -> Counter[tuple[int, int, int]]:
+    """How often each RGB colour occurs in an 8-bit, non-interlaced RGB or RGBA PNG (what
+    Chromium's screenshots are): chunks, inflate, undo each row's filter."""
+    assert png.startswith(b"\x89PNG\r\n\x1a\n")
+    pos, idat, header = 8, b"", b""
+    while pos < len(png):
+        (length,) = struct.unpack(">I", png[pos : pos + 4])
+        kind, body = png[pos + 4 : pos + 8], png[pos + 8 : pos + 8 + length]
+        header = body if kind == b"IHDR" else header
+        idat += body if kind == b"IDAT" else b""
+        pos += 12 + length
+    width, height, depth, colour, _, _, interlace = struct.unpack(">IIBBBBB", header)
+    assert (depth, interlace) == (8, 0) and colour in (2, 6)
+    bpp = 3 if colour == 2 else 4
+    raw, stride = zlib.decompress(idat), width * bpp
+    counts: Counter[tuple[int, int, int]] = Counter()
+    previous = bytearray(stride)
+    for y in range(height):
+        start = y * (stride + 1)
+        kind, row = raw[start], bytearray(raw[start + 1 : start + 1 + stride])
+        for i in range(stride):
+            left = row[i - bpp] if i >= bpp else 0
+            up, corner = previous[i], previous[i - bpp] if i >= bpp else 0
+            if kind == 1:
+                row[i] = (row[i] + left) & 0xFF
+            elif kind == 2:
+                row[i] = (row[i] + up) & 0xFF
+            elif kind == 3:
+                row[i] = (row[i] + (left + up) // 2) & 0xFF
+            elif kind == 4:
+                p = left + up - corner
+                pa, pb, pc = abs(p - left), abs(p - up), abs(p - corner)
+                near = left if pa <= pb and pa <= pc else up if pb <= pc else corner
+                row[i] = (row[i] + near) & 0xFF
+        counts.update(zip(row[0::bpp], row[1::bpp], row[2::bpp], strict=True))
+        previous = row
+    return counts
+
+
 def test_report_renders_in_headless_chromium(tmp_path: Path) -> None:
     _, html_path = write_reports(_write(tmp_path, full_trajectory()))
     dom = _chromium(tmp_path, "--dump-dom", html_path.as_uri())
     assert "<td>base</td>" in dom and '<td class="num">1.800×</td>' in dom
     assert '<td class="num">[1.700, 1.900]</td>' in dom and "<code>hidden-1 (hidden)</code>" in dom
-    assert dom.count("<svg") == 2 and dom.count("<rect") > 10
+    assert dom.count("<svg") == 4 and dom.count("<rect") > 10
+    # The distribution plot and the differential flame graph are in the page the browser
+    # built (not just in the file), with a dot per run and a frame per function.
+    assert dom.count('class="distribution"') == 1 and dom.count("<circle") == 2 * 3 * 24
+    diff = dom.split('class="flamegraph diff"')[1].split("</svg>")[0]
+    assert "_seen (dedupe/core.py) — before 50.00% → after 9.09%" in diff
+    # No script anywhere, and the policy that forbids them reached the browser unchanged.
     assert "<script" not in dom.lower()
+    policy = re.findall(r'<meta http-equiv="Content-Security-Policy" content="([^"]*)"', dom)
+    assert policy == [CSP]
 
     png = tmp_path / "report.png"
-    _chromium(tmp_path, f"--screenshot={png}", "--window-size=1280,4200", html_path.as_uri())
+    _chromium(tmp_path, f"--screenshot={png}", "--window-size=1280,5600", html_path.as_uri())
     data = png.read_bytes()
     assert data.startswith(b"\x89PNG\r\n\x1a\n") and len(data) > 50_000
+
+    # Each figure, as the browser serialised it, drawn on its own (small screenshots keep the
+    # pure-Python PNG decoding quick): colours only these figures use fill visible areas.
+    def near(rgb: tuple[int, int, int]) -> Callable[[tuple[int, int, int]], bool]:
+        return lambda c: max(abs(a - b) for a, b in zip(c, rgb, strict=True)) <= 2
+
+    for css_class, checks in (
+        # The CI bands of the expert and candidate rows (their colours at 14 % over white).
+        ("distribution", [near((237, 230, 250)), near((223, 237, 227))]),
+        # Frames that grew (red) and shrank (blue), white-to-saturated by the change.
+        (
+            "flamegraph diff",
+            [
+                lambda c: c[0] == 250 and c[1] == c[2] < 200,
+                lambda c: c[2] == 250 and c[0] == c[1] < 200,
+            ],
+        ),
+    ):
+        svg = re.search(rf'<svg [^>]*class="{css_class}".*?</svg>', dom, re.S)
+        assert svg is not None, css_class
+        ET.fromstring(svg.group())  # what the browser holds is a well-formed SVG
+        figure = tmp_path / f"{css_class.replace(' ', '-')}.svg"
+        figure.write_text(svg.group(), encoding="utf-8")
+        shot = tmp_path / f"{figure.stem}.png"
+        # Headless Chromium's viewport is shorter than its window: room to spare below.
+        height = int(float(ET.fromstring(svg.group()).attrib["height"])) + 200
+        _chromium(tmp_path, f"--screenshot={shot}", f"--window-size=1200,{height}", figure.as_uri())
+        pixels = _pixels(shot.read_bytes())
+        for check in checks:
+            assert sum(n for c, n in pixels.items() if check(c)) > 400, pixels.most_common(8)
 
 
 def test_a_profile_without_hotspots_says_why_instead_of_an_empty_table() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from rich.console import Console
@@ -159,28 +160,87 @@ def make_console(*, stderr: bool = False) -> Console:
     return console
 
 
-def render_run(console: Console, result: dict[str, Any]) -> None:
-    """The end of ``perfagent optimize``: the verdict, then where everything is."""
-    table = Table(title=f"perfagent optimize — {result['task']} ({result['run_id']})")
-    table.add_column("", style="bold")
-    table.add_column("")
-    if result.get("speedup") is not None:
-        lo, hi = result["ci"]
+def _ci(ci: Any) -> str:
+    return f"[{ci[0]:.3f}, {ci[1]:.3f}]" if isinstance(ci, list | tuple) and len(ci) == 2 else ""
+
+
+def _speedup_rows(table: Table, result: dict[str, Any]) -> None:
+    """The headline: over every workload (geometric mean and the worst) when there are
+    several, else the one workload's speedup and CI."""
+    overall = result.get("overall") or {}
+    rows = overall.get("per_workload") or []
+    if len(rows) < 2:
         verdict = result.get("verdict") or ""
         table.add_row(
             "speedup",
-            f"[{_STYLE.get(verdict, '')}]{result['speedup']:.3f}× [{lo:.3f}, {hi:.3f}] "
+            f"[{_STYLE.get(verdict, '')}]{result['speedup']:.3f}× {_ci(result['ci'])} "
             f"{escape(verdict)}[/]",
         )
+        return
+    verdict, worst = overall["verdict"], overall["worst"]
+    table.add_row(
+        "speedup",
+        f"[{_STYLE.get(verdict, '')}]{overall['geomean_speedup']:.3f}× geometric mean of "
+        f"{len(rows)} workloads, {escape(verdict)}[/]",
+    )
+    table.add_row(
+        "worst workload",
+        f"{escape(worst['workload'])}: {worst['speedup']:.3f}× {_ci(worst['ci'])} "
+        f"[{_STYLE.get(worst['verdict'], '')}]{escape(worst['verdict'])}[/]",
+    )
+
+
+def _workload_table(result: dict[str, Any]) -> Table | None:
+    rows = (result.get("overall") or {}).get("per_workload") or []
+    if len(rows) < 2:
+        return None
+    table = Table(title="per workload", title_justify="left")
+    with_expert = any(row.get("expert_speedup") is not None for row in rows)
+    table.add_column("workload")
+    table.add_column("speedup", justify="right")
+    table.add_column("95% CI", justify="right")
+    table.add_column("verdict")
+    if with_expert:
+        table.add_column("expert", justify="right")
+    for row in rows:
+        cells = [
+            escape(f"{row['workload']}{' (hidden)' if row.get('hidden') else ''}"),
+            f"{row['speedup']:.3f}×",
+            _ci(row["ci"]),
+            f"[{_STYLE.get(row['verdict'], '')}]{escape(row['verdict'])}[/]",
+        ]
+        if with_expert:
+            expert = row.get("expert_speedup")
+            cells.append(f"{expert:.3f}×" if expert is not None else "")
+        table.add_row(*cells)
+    return table
+
+
+def render_run(console: Console, result: dict[str, Any]) -> None:
+    """The end of ``perfagent optimize``: the verdict over every workload, one row per
+    workload under it, then where the files are."""
+    table = Table(title=f"perfagent optimize — {result['task']} ({result['run_id']})")
+    table.show_header = False  # two columns of label and value: a header row would be empty
+    table.add_column("", style="bold")
+    table.add_column("")
+    if result.get("speedup") is not None:
+        _speedup_rows(table, result)
         table.add_row("equivalent", str(result.get("equivalent")))
         table.add_row("tests passed", str(result.get("tests_passed")))
     else:
         table.add_row("speedup", "no edit was kept")
     if result.get("expert_speedup") is not None:
-        lo, hi = result["expert_ci"]
-        table.add_row("expert", f"{result['expert_speedup']:.3f}× [{lo:.3f}, {hi:.3f}]")
+        experts = [
+            r.get("expert_speedup") for r in (result.get("overall") or {}).get("per_workload") or []
+        ]
+        if len(experts) > 1 and None not in experts:
+            mean = math.exp(sum(math.log(x) for x in experts) / len(experts))
+            table.add_row("expert", f"{mean:.3f}× geometric mean of {len(experts)} workloads")
+        else:
+            table.add_row("expert", f"{result['expert_speedup']:.3f}× {_ci(result['expert_ci'])}")
         if result.get("gso_opt") is not None:
-            table.add_row("GSO opt", str(result["gso_opt"]))
+            # A benchmark's bar, not this run's verdict: plain, whichever way it went.
+            table.add_row("GSO opt", "yes" if result["gso_opt"] else "no")
     for flag in result.get("flags") or []:
         table.add_row("[bold red]flag[/]", escape(flag))
     table.add_row("stopped", escape(str(result.get("stop_reason"))))
@@ -191,8 +251,15 @@ def render_run(console: Console, result: dict[str, Any]) -> None:
             f"{usage['calls']} calls, {usage['input_tokens']}+{usage['output_tokens']} tokens, "
             f"${usage['cost_usd']:.4f}",
         )
-    for key in ("patch", "report", "trajectory"):
-        table.add_row(key, escape(result[key]))
-    if result.get("applied"):
-        table.add_row("applied", escape(result["applied"]))
     console.print(table)
+    per_workload = _workload_table(result)
+    if per_workload is not None:
+        console.print(per_workload)
+    files = Table(show_header=False, box=None, padding=(0, 1))
+    files.add_column("", style="bold")
+    files.add_column("")
+    for key in ("patch", "report", "trajectory"):
+        files.add_row(key, escape(result[key]))
+    if result.get("applied"):
+        files.add_row("applied", escape(result["applied"]))
+    console.print(files)

@@ -2,11 +2,13 @@
 
 Transient: rate limits (429), timeouts and connection errors, lock conflicts (409), request
 timeouts (408) and server errors (5xx, Anthropic's 529 "overloaded" included) -- the same set
-the SDKs retry themselves; our adapters turn the SDKs' own retries off so that this policy
-(and its injectable ``sleep``) is the only one. The delay doubles per attempt from
+the SDKs retry themselves. The retrying is tenacity's (stop after ``max_attempts``, retry only
+transient errors, an injectable ``sleep``); our adapters turn the SDKs' own retries off so
+that there is one policy, and so that every attempt is counted in the call's record (the
+SDKs do not say how many requests a call took). The delay doubles per attempt from
 ``base_delay`` up to ``max_delay`` with "equal jitter" (half fixed, half random) so clients
 that failed together do not retry together; a server's ``Retry-After`` is honoured up to
-``max_delay``.
+``max_delay`` (tenacity's own waits cannot read a response header).
 
 Not transient: authentication, permissions, bad requests, unknown models. They raise
 ``ModelError`` with a one-line, key-free message on the first attempt.
@@ -20,6 +22,8 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
+
+import tenacity
 
 from perfagent.agent.models.base import ModelError, one_line, redact
 
@@ -143,6 +147,15 @@ def describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
+def _wait(policy: RetryPolicy) -> Callable[[tenacity.RetryCallState], float]:
+    def wait(state: tenacity.RetryCallState) -> float:
+        failed = state.outcome.exception() if state.outcome is not None else None
+        retry_after = _retry_after(failed) if failed is not None else None
+        return policy.delay(state.attempt_number, retry_after)
+
+    return wait
+
+
 def call_with_retries(
     fn: Callable[[], T],
     *,
@@ -155,22 +168,30 @@ def call_with_retries(
     message starts with ``label`` (e.g. "openai:gpt-4o"); other exceptions are bugs and
     propagate unchanged."""
     secrets = tuple(secrets)
-    attempt = 0
-    while True:
-        attempt += 1
-        try:
-            return fn(), attempt
-        except Exception as exc:
-            if not is_sdk_error(exc):
-                raise
-            line = one_line(redact(describe(exc), secrets))
-            if is_transient(exc):
-                if attempt < policy.max_attempts:
-                    policy.sleep(policy.delay(attempt, _retry_after(exc)))
-                    continue
-                raise ModelError(
-                    f"{label}: gave up after {attempt} attempts: {line}", attempts=attempt
-                ) from None
-            hint = f"; check {key_env}" if key_env and _status(exc) in (401, 403) else ""
-            # ``from None``: the SDK exception may quote the key in its text or request.
-            raise ModelError(f"{label}: {line}{hint}", attempts=attempt) from None
+    attempts = 0
+
+    def attempt() -> T:
+        nonlocal attempts
+        attempts += 1
+        return fn()
+
+    retrying = tenacity.Retrying(
+        stop=tenacity.stop_after_attempt(policy.max_attempts),
+        wait=_wait(policy),
+        retry=tenacity.retry_if_exception(is_transient),
+        sleep=policy.sleep,
+        reraise=True,  # the last error itself, not tenacity's RetryError
+    )
+    try:
+        return retrying(attempt), attempts
+    except Exception as exc:
+        if not is_sdk_error(exc):
+            raise
+        line = one_line(redact(describe(exc), secrets))
+        if is_transient(exc):
+            raise ModelError(
+                f"{label}: gave up after {attempts} attempts: {line}", attempts=attempts
+            ) from None
+        hint = f"; check {key_env}" if key_env and _status(exc) in (401, 403) else ""
+        # ``from None``: the SDK exception may quote the key in its text or request.
+        raise ModelError(f"{label}: {line}{hint}", attempts=attempts) from None

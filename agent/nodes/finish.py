@@ -35,6 +35,7 @@ def finalize(state: AgentState, *, runtime: Runtime[RunContext]) -> Update:
         "expert_ci": None,
         "expert_verdict": None,
         "gso_opt": None,
+        "overall": None,
         "flags": flags,
         "accepted": accepted,
         "report": None,
@@ -64,6 +65,7 @@ def finalize(state: AgentState, *, runtime: Runtime[RunContext]) -> Update:
             equivalent=report.equivalent,
             tests_passed=report.tests_passed,
             gso_opt=report.gso_opt,
+            overall=report.overall,
             flags=sorted({*flags, *report.flags}),
         )
     final.update(

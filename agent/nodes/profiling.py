@@ -11,7 +11,7 @@ from perfagent.agent.context import RunContext
 from perfagent.agent.nodes._common import Update, prepared, task_of, timed
 from perfagent.agent.state import AgentState
 from perfagent.tools.errors import MeasurementError
-from perfagent.tools.profile import Hotspot, Profile, collapsed, profile_task
+from perfagent.tools.profile import Hotspot, Profile, collapsed, profile_task, write_speedscope
 from perfagent.tools.progress import StageStarted
 
 
@@ -57,6 +57,9 @@ def _profile(state: AgentState, ctx: RunContext, label: str | int) -> Update:
             outside_share={},
             warnings=[str(exc)],
         )
+    # For speedscope.app (or any viewer of its format): the stacks the report summarises.
+    ctx.run_dir.mkdir(parents=True, exist_ok=True)
+    write_speedscope(profile, ctx.run_dir / f"profile-{label}.speedscope.json")
     return {
         "profiles": [{"round": label, "profile": profile_record(profile)}],
         "_timing": {"profile_s": time.monotonic() - started},

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from perfagent.agent.report.html import render_html
+from perfagent.agent.report.html import CSP, render_html
 from perfagent.agent.report.markdown import render_markdown
 from perfagent.tools.errors import PerfagentError
 
@@ -39,7 +39,14 @@ KEYS: dict[str, type] = {
 
 _KINDS = {str: "a string", int: "an integer", dict: "an object", list: "a list"}
 
-__all__ = ["TrajectoryError", "load_trajectory", "render_html", "render_markdown", "write_reports"]
+__all__ = [
+    "CSP",
+    "TrajectoryError",
+    "load_trajectory",
+    "render_html",
+    "render_markdown",
+    "write_reports",
+]
 
 
 class TrajectoryError(PerfagentError):

@@ -46,39 +46,6 @@ def confidence_label(traj: Mapping[str, Any]) -> str:
     return f"{level:.0%} CI" if isinstance(level, float) else "95% CI"
 
 
-def headline(traj: Mapping[str, Any]) -> list[tuple[str, Cell]]:
-    final = traj.get("final") or {}
-    accepted = final.get("accepted") or []
-    status = str(traj.get("status") or "unknown")
-    rows = [
-        ("task", Cell(text(traj.get("task_id")), code=True)),
-        ("status", Cell(status, tone={"failed": "bad", "running": "warn"}.get(status, ""))),
-        ("verdict", verdict(final.get("verdict"))),
-        (
-            f"speedup ({confidence_label(traj)})",
-            Cell(
-                speedup_ci(final.get("speedup"), final.get("ci")),
-                tone=verdict(final.get("verdict")).tone,
-            ),
-        ),
-        ("equivalent outputs", yes_no(final.get("equivalent"))),
-        ("tests pass", yes_no(final.get("tests_passed"))),
-        ("stop reason", Cell(text(traj.get("stop_reason")))),
-        ("accepted candidates", Cell(", ".join(map(str, accepted)) or "none", code=bool(accepted))),
-        ("proposer", Cell(text(dig(traj, "config", "proposer")), code=True)),
-    ]
-    if final.get("expert_speedup") is not None:
-        rows.append(
-            (
-                "expert speedup",
-                Cell(speedup_ci(final.get("expert_speedup"), final.get("expert_ci"))),
-            )
-        )
-    if final.get("gso_opt") is not None:
-        rows.append(("GSO opt", yes_no(final.get("gso_opt"))))
-    return rows
-
-
 def flags(traj: Mapping[str, Any]) -> list[str]:
     """Every guard flag of the run, the final ones first, each once."""
     seen: dict[str, None] = {}

@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import re
-from html import escape
 from typing import Any
 
 from perfagent.agent.report import facts
 from perfagent.agent.report.cells import DASH, Cell, Table, dig, text
+from perfagent.agent.report.headline import headline, workload_table
 
-# "]" only where it could close a link or an image: "[1.0, 2.0]" stays readable.
-_SPECIAL = re.compile(r"([\\`*_|~]|\](?=[(\[]))")
+# Characters that could start markup, each backslashed (CommonMark renders "\\X" as "X" for
+# any ASCII punctuation X): emphasis, code, tables, strike-through; "<" (an HTML tag or
+# autolink); "&" only before what would read as an entity; "]" only where it could close a
+# link or an image; ">" only first (a quote). "[1.0, 2.0]" and "a -> b" stay readable.
+_SPECIAL = re.compile(r"([\\`*_|~<]|&(?=#?\w+;)|\](?=[(\[])|^>)")
 
 
 def md_text(value: str) -> str:
-    """Literal text on one line: HTML characters as entities, markdown ones backslashed."""
-    return _SPECIAL.sub(r"\\\1", escape(" ".join(value.split()), quote=False))
+    """Literal text on one line, markup characters backslashed (never HTML entities, which
+    read as ``&gt;`` wherever markdown is shown as text)."""
+    return _SPECIAL.sub(r"\\\1", " ".join(value.split()))
 
 
 def md_code(value: str) -> str:
@@ -68,7 +72,11 @@ def render_markdown(traj: dict[str, Any], *, path: str | None = None) -> str:
         f"created {md_text(text(traj.get('created')))}, "
         f"updated {md_text(text(traj.get('updated')))}."
     )
-    out += ["", md_table(Table(["", ""], [[Cell(k), c] for k, c in facts.headline(traj)]))]
+    cards = Table(["result", "value"], [[Cell(k), c] for k, c in headline(traj)])
+    out += ["", md_table(cards)]
+    per_workload = workload_table(traj)
+    if per_workload is not None:
+        out += ["", md_table(per_workload)]
     if traj.get("error"):
         out += ["", f"> **Run failed:** {md_text(str(traj['error']))}"]
 

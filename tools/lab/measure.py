@@ -400,10 +400,24 @@ def _overall(subject: str, workloads: list[WorkloadResult]) -> dict[str, Any]:
         combined = verdicts.pop()  # all faster, all the same, or all inconclusive
     else:
         combined = "mixed"
+    rows: list[dict[str, Any]] = [
+        {
+            "workload": w.name,
+            "hidden": w.hidden,
+            "speedup": w.variants[subject].speedup,
+            "ci": list(w.variants[subject].ci),
+            "verdict": w.variants[subject].verdict,
+            "expert_speedup": w.variants["expert"].speedup if "expert" in w.variants else None,
+        }
+        for w in workloads
+    ]
     return {
         "workloads": len(workloads),
         "verdict": combined,
-        "geomean_speedup": stats.geometric_mean([w.variants[subject].speedup for w in workloads]),
+        "geomean_speedup": stats.geometric_mean([row["speedup"] for row in rows]),
+        # A headline names the workload that gained least, so a mean cannot hide a loss.
+        "worst": min(rows, key=lambda row: row["speedup"]),
+        "per_workload": rows,
     }
 
 
