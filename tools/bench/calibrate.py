@@ -129,6 +129,10 @@ def calibrate(
                 tree = ws.base_tree if name == "base" else ws.add_tree(name)
                 (tree / "synthetic.py").write_text(_MODULE.format(iterations=n))
                 trees[name] = Variant(name, tree)
+            # The probe calibrated loops for its own size: calibrate again for the real one.
+            wl.loops = None
+            wl.run(base)
+            say(f"loops per value: {wl.loops}")
             return _run_trials(
                 wl, trees, config, effect, min_effect, trials, budget_s, started, iterations, say
             )
@@ -211,6 +215,7 @@ def _run_trials(
             "decision_confidence": config.decision_confidence,
             "warmup_rounds": config.warmup_rounds,
             "repeat": wl.spec.repeat,
+            "loops": wl.loops,
             "iterations": iterations,
         },
     )
