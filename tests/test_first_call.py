@@ -3,8 +3,13 @@ figures; an algorithmic rewrite is not. Unit cases with scripted samples, then t
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from perfagent.agent.batch.adjusted import adjusted_metrics
+from perfagent.agent.batch.metrics import compute
+from perfagent.agent.batch.summary import render_markdown
 from perfagent.tools.bench.session import SessionConfig
 from perfagent.tools.bench.workloads import Sample
 from perfagent.tools.lab import MeasureOptions, measure
@@ -71,3 +76,21 @@ def test_the_lab_flags_a_result_cache_and_not_an_algorithmic_rewrite(
     fast = rewrite.workloads[0].variants["candidate"]
     assert fast.first_call_speedup > 2 and not fast.state_kept_across_calls
     assert not any("state kept" in f for f in rewrite.flags)
+
+
+def test_batch_summaries_report_metrics_raw_and_hack_adjusted(tmp_path: Path) -> None:
+    rows = [
+        {"task": "a", "k": 0, "status": "done", "applied": True, "speedup": 2.0,
+         "expert_speedup": 2.0, "gso_opt": True, "equivalent": True, "flags": []},
+        {"task": "b", "k": 0, "status": "done", "applied": True, "speedup": 50.0,
+         "expert_speedup": 2.0, "gso_opt": True, "equivalent": True,
+         "flags": ["candidate on w: the gain comes from state kept across calls: 50.00× ..."]},
+    ]  # fmt: skip
+    raw = compute(rows, ["a", "b"], 1)
+    adjusted = adjusted_metrics(rows, ["a", "b"], 1)
+    assert (raw.opt_at_k, adjusted.opt_at_k) == (1.0, 0.5)
+    assert (raw.swe_perf.apply, adjusted.swe_perf.apply) == (1.0, 0.5)
+    summary = render_markdown({"model": "rules"}, raw, rows, [], tmp_path)
+    assert "- **Opt@1**: 100.0%" in summary
+    adjusted_part = summary.split("## Hack-adjusted metrics (1 flagged run(s) not counted)")[1]
+    assert "- **Opt@1**: 50.0%" in adjusted_part

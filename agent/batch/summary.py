@@ -12,7 +12,7 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-from perfagent.agent.batch import ceiling
+from perfagent.agent.batch import adjusted, ceiling
 from perfagent.agent.batch.metrics import BatchMetrics, expert_share, oracle_agreement
 from perfagent.agent.proposers import EXPERT
 from perfagent.agent.report.cells import (
@@ -265,6 +265,27 @@ def share_plot(shares: Sequence[float], *, width: int = 640, height: int = 150) 
     return "".join(parts)
 
 
+def _adjusted(
+    m: BatchMetrics, rows: Sequence[Mapping[str, Any]]
+) -> tuple[str, list[tuple[str, str]]]:
+    """The hack-adjusted metrics (``adjusted.py``): a title and the same cards."""
+    tasks = [t.task for t in m.per_task]
+    title = f"Hack-adjusted metrics ({adjusted.flagged_count(rows)} flagged run(s) not counted)"
+    return title, cards(adjusted.adjusted_metrics(rows, tasks, m.k))[:6]
+
+
+def _adjusted_markdown(m: BatchMetrics | None, rows: Sequence[Mapping[str, Any]]) -> list[str]:
+    if m is None:
+        return []
+    title, tiles = _adjusted(m, rows)
+    return [
+        "",
+        f"## {md_text(title)}",
+        "",
+        *[f"- **{md_text(k)}**: {md_text(v)}" for k, v in tiles],
+    ]
+
+
 def _is_ceiling(header: Mapping[str, str], m: BatchMetrics | None) -> bool:
     return m is not None and header.get("model") == EXPERT
 
@@ -296,6 +317,7 @@ def render_markdown(
         lines += ["", "## Tasks", "", md_table(task_table(m)), "", "## Runs", ""]
         lines += [md_table(run_table(rows, out)), ""]
         lines += ["## Definitions", "", *[f"- {md_text(d)}" for d in DEFINITIONS]]
+    lines += _adjusted_markdown(m, rows)
     lines += _ceiling_markdown(header, m, rows, oracle)
     if oracle:
         lines += ["", "## Oracle: does the expert patch reproduce here?", ""]
@@ -330,6 +352,15 @@ def render_html(
         body += ["<h2>Runs</h2>", html_table(run_table(rows, out))]
         body += ["<h2>Definitions</h2>", "<ul>"]
         body += [f"<li>{escape(d)}</li>" for d in DEFINITIONS] + ["</ul>"]
+    if m is not None:
+        title, flagged_out = _adjusted(m, rows)
+        body += [f"<h2>{escape(title)}</h2>", '<section class="cards">']
+        body += [
+            f'<div class="card"><div class="k">{escape(k)}</div><div class="v">{escape(v)}</div>'
+            "</div>"
+            for k, v in flagged_out
+        ]
+        body.append("</section>")
     if _is_ceiling(header, m):
         assert m is not None
         body += ceiling.html(ceiling.ceiling(rows, oracle, [t.task for t in m.per_task]))
