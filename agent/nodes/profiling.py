@@ -20,16 +20,7 @@ def profile_record(profile: Profile) -> dict[str, Any]:
 
 
 def hotspots_of(record: dict[str, Any]) -> tuple[Hotspot, ...]:
-    return tuple(
-        Hotspot(
-            **{
-                **spot,
-                "lines": tuple(spot["lines"]),
-                "hot_lines": [tuple(pair) for pair in spot.get("hot_lines", [])],
-            }
-        )
-        for spot in record.get("hotspots", [])
-    )
+    return tuple(Hotspot.from_json(spot) for spot in record.get("hotspots", []))
 
 
 def _profile(state: AgentState, ctx: RunContext, label: str | int) -> Update:

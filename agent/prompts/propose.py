@@ -81,15 +81,7 @@ def system_prompt(protected: Sequence[str], *, max_tool_calls: int) -> str:
 
 def _hotspot(data: Mapping[str, Any]) -> Hotspot | None:
     try:
-        return Hotspot(
-            qualname=str(data["qualname"]),
-            file=str(data["file"]),
-            lines=(int(data["lines"][0]), int(data["lines"][1])),
-            inclusive=float(data["inclusive"]),
-            self=float(data["self"]),
-            kind=data.get("kind", "repo"),
-            hot_lines=[(int(a), float(b)) for a, b in data.get("hot_lines", [])],
-        )
+        return Hotspot.from_json(data)
     except (KeyError, TypeError, ValueError, IndexError):
         return None
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -37,6 +38,27 @@ class Hotspot:
     # hottest first: what a rewrite of those lines can save at most.
     hot_lines: list[tuple[int, float]] = field(default_factory=list)
 
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["lines"] = list(self.lines)
+        data["hot_lines"] = [list(pair) for pair in self.hot_lines]
+        return data
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Hotspot:
+        """The inverse of ``to_json`` (KeyError, TypeError or ValueError when malformed)."""
+        return cls(
+            qualname=str(data["qualname"]),
+            file=str(data["file"]),
+            lines=(int(data["lines"][0]), int(data["lines"][1])),
+            inclusive=float(data["inclusive"]),
+            self=float(data["self"]),
+            kind=data.get("kind", "repo"),
+            samples_inclusive=int(data.get("samples_inclusive", 0)),
+            samples_self=int(data.get("samples_self", 0)),
+            hot_lines=[(int(a), float(b)) for a, b in data.get("hot_lines", [])],
+        )
+
 
 @dataclass
 class Profile:
@@ -61,7 +83,6 @@ class Profile:
         if not with_stacks:
             data.pop("stacks")
             data.pop("native_stacks")
-        for spot in data["hotspots"] + data["external"] + data["native_hotspots"]:
-            spot["lines"] = list(spot["lines"])
-            spot["hot_lines"] = [list(x) for x in spot["hot_lines"]]
+        for key in ("hotspots", "external", "native_hotspots"):
+            data[key] = [spot.to_json() for spot in getattr(self, key)]
         return data
