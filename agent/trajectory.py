@@ -91,7 +91,9 @@ def timing_split(
     timings: Iterable[Mapping[str, Any]], measurements: Iterable[Mapping[str, Any]]
 ) -> dict[str, float]:
     """Wall time split into the lab's sessions, profiler runs, the model and ``overhead_s``:
-    what is none of them (workspaces, venvs, builds, tests, git, the agent itself)."""
+    what is none of them. ``overhead_s`` is itself split: ``lab_other_s`` (the lab's work
+    outside sessions: tests, builds, reference runs), ``prepare_s`` (clone, venv, setup,
+    trees) and ``agent_s`` (the rest: proposing, checks, git, the graph itself)."""
     entries = list(timings)
     total = {
         key: sum(float(t.get(key, 0.0)) for t in entries)
@@ -100,6 +102,8 @@ def timing_split(
     sessions = sum(float(w["elapsed_s"]) for m in measurements for w in m["report"]["workloads"])
     total["session_s"] = sessions
     total["overhead_s"] = total["wall_s"] - sessions - total["profile_s"] - total["model_s"]
+    total["lab_other_s"] = total["measure_s"] - sessions
+    total["agent_s"] = total["overhead_s"] - total["lab_other_s"] - total["prepare_s"]
     return total
 
 

@@ -26,7 +26,7 @@ from perfagent.agent.batch.jobs import RunSettings
 from perfagent.agent.batch.metrics import compute
 from perfagent.agent.batch.results import ResultsFile, row_from_trajectory
 from perfagent.agent.batch.runner import check_batch_file, plan
-from perfagent.agent.batch.summary import render_html, render_markdown, share_plot
+from perfagent.agent.batch.summary import cards, render_html, render_markdown, share_plot
 from perfagent.agent.cli import main
 from perfagent.agent.cli.batch import batch_command
 from perfagent.tools.workspace import MirrorCache
@@ -158,9 +158,15 @@ def test_a_row_from_a_trajectory(tmp_path: Path) -> None:
         "cost_usd": 0.25,
         "calls": 3,
         "wall_s": 4.0,
+        # No sessions, profiler or model in this trajectory: its 4 s are all the agent's.
+        "timing": {
+            "wall_s": 4.0, "measure_s": 0.0, "profile_s": 0.0, "model_s": 0.0,
+            "prepare_s": 0.0, "session_s": 0.0, "overhead_s": 4.0, "lab_other_s": 0.0,
+            "agent_s": 4.0,
+        },
         "trajectory": str(tmp_path / "t.traj.json"),
         "error": None,
-    }
+    }  # fmt: skip
     failed = row_from_trajectory(None, task="t", k=0, trajectory=tmp_path / "x", error="boom")
     assert (failed["status"], failed["applied"], failed["error"]) == ("failed", False, "boom")
 
@@ -496,3 +502,17 @@ def test_a_batch_of_url_tasks_clones_their_repository_once(
         doc = json.loads((out / "runs" / f"url-{n}" / "run-0" / f"url-{n}.traj.json").read_text())
         counts = doc["driver"]["workspace"]
         assert (counts["clones"], counts["setups"]) == (1, 1)
+
+
+def test_the_summary_reports_the_batch_overhead_and_where_it_went() -> None:
+    timing = {
+        "wall_s": 100.0, "session_s": 80.0, "profile_s": 10.0, "model_s": 5.0,
+        "overhead_s": 5.0, "lab_other_s": 3.0, "prepare_s": 1.0, "agent_s": 1.0,
+    }  # fmt: skip
+    rows = [
+        {"task": "a", "k": 0, "status": "done", "timing": timing},
+        {"task": "b", "k": 0, "status": "done", "timing": {**timing, "overhead_s": 15.0}},
+    ]
+    m = compute(rows, ["a", "b"], 1)
+    assert m.time_split["wall_s"] == 200.0 and m.time_split["overhead_s"] == 20.0
+    assert dict(cards(m))["overhead (other / wall)"].startswith("10.0% of 200.0 s (other: ")

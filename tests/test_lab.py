@@ -290,3 +290,19 @@ def test_known_test_results_are_not_run_again(make_task: TaskFactory) -> None:
     [candidate] = report.tests["candidate"]
     assert candidate.passed and not candidate.reused
     assert candidate.summary != "vouched for by the caller"
+
+
+def test_a_report_converts_to_json_and_back() -> None:
+    variant = VariantResult(1.5, (1.4, 1.6), "faster", 0.001, 1.5, 10, 0.1, 1000, True)
+    workload = WorkloadResult("w", "python", False, 0.15, 10, 1000, 12, 3.0, "decided")
+    workload.variants["candidate"] = variant
+    report = lab_report.MeasureReport(
+        task="t", metric="time", subject="candidate", verdict="faster", speedup=1.5,
+        ci=(1.4, 1.6), runs=10, equivalent=True, tests_passed=True, workloads=[workload],
+        tests={"base": [lab_report.TestResult("pytest", True, "ok")]},
+    )  # fmt: skip
+    assert lab_report.MeasureReport.from_json(report.to_json()) == report
+    assert report.verdict_facts() == {
+        "speedup": 1.5, "ci": [1.4, 1.6], "verdict": "faster", "equivalent": True,
+        "tests_passed": True,
+    }  # fmt: skip

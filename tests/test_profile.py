@@ -14,6 +14,7 @@ from perfagent.tools.edit.locate import functions_in
 from perfagent.tools.errors import MeasurementError
 from perfagent.tools.profile import (
     Frame,
+    Hotspot,
     Stack,
     profile_task,
     samplers,
@@ -237,3 +238,10 @@ def test_perf_adds_native_hotspots(make_task: TaskFactory, tmp_path: Path) -> No
     out = tmp_path / "flame.json"
     write_speedscope(profile, out)
     assert len(json.loads(out.read_text())["profiles"]) == 2
+
+
+def test_a_hotspot_converts_to_json_and_back() -> None:
+    spot = Hotspot("C.f", "m.py", (3, 9), 0.5, 0.25, "repo", 50, 25, [(4, 0.3), (5, 0.2)])
+    data = spot.to_json()
+    assert data["lines"] == [3, 9] and data["hot_lines"] == [[4, 0.3], [5, 0.2]]
+    assert Hotspot.from_json(data) == spot

@@ -402,5 +402,8 @@ def compute(rows: Iterable[Row], tasks: Sequence[str], k: int) -> BatchMetrics:
 
 def time_split(rows: Iterable[Row]) -> dict[str, float]:
     """The runs' wall time summed, and its parts (rows without a split count as wall only)."""
-    keys = ("wall_s", "session_s", "profile_s", "model_s", "overhead_s")
+    keys = (
+        *("wall_s", "session_s", "profile_s", "model_s", "overhead_s"),
+        *("lab_other_s", "prepare_s", "agent_s"),
+    )
     return {key: sum(float((r.get("timing") or {}).get(key) or 0.0) for r in rows) for key in keys}

@@ -90,7 +90,18 @@ def _overhead(split: Mapping[str, float]) -> str:
         f"{name} {seconds(split.get(key))}"
         for name, key in (("measure", "session_s"), ("profile", "profile_s"), ("model", "model_s"))
     )
-    return f"{share(split.get('overhead_s', 0.0) / wall)} of {seconds(wall)} ({parts})"
+    inside = ", ".join(
+        f"{name} {seconds(split.get(key))}"
+        for name, key in (
+            ("tests/builds", "lab_other_s"),
+            ("workspace", "prepare_s"),
+            ("agent", "agent_s"),
+        )
+    )
+    return (
+        f"{share(split.get('overhead_s', 0.0) / wall)} of {seconds(wall)} "
+        f"(other: {inside}; {parts})"
+    )
 
 
 def cards(m: BatchMetrics) -> list[tuple[str, str]]:

@@ -115,16 +115,6 @@ def _measure(state: AgentState, ctx: RunContext, cid: str, kind: str) -> Measure
     return measure(task, options, progress=ctx.progress, prepared=prepared(state, ctx))
 
 
-def _facts(report: MeasureReport) -> dict[str, Any]:
-    return {
-        "speedup": report.speedup,
-        "ci": list(report.ci),
-        "verdict": report.verdict,
-        "equivalent": report.equivalent,
-        "tests_passed": report.tests_passed,
-    }
-
-
 def _failed_test(report: MeasureReport) -> str:
     failing = [t for t in report.tests.get("candidate", []) if not t.passed]
     return f"tests fail: {failing[0].command}: {failing[0].summary}" if failing else "tests fail"
@@ -166,7 +156,7 @@ def _evaluate(state: AgentState, ctx: RunContext, kind: Literal["screen", "verdi
         ],
         "_timing": {"measure_s": report.elapsed_s},
     }
-    facts = _facts(report)
+    facts = report.verdict_facts()
     flags = list(state["candidates"][cid].get("flags", [])) + report.flags
     rejection = _rejection(report, kind)
     if rejection is not None:

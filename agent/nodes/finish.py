@@ -59,11 +59,7 @@ def finalize(state: AgentState, *, runtime: Runtime[RunContext]) -> Update:
     data = report.to_json()
     if patch:
         final.update(
-            speedup=report.speedup,
-            ci=list(report.ci),
-            verdict=report.verdict,
-            equivalent=report.equivalent,
-            tests_passed=report.tests_passed,
+            **report.verdict_facts(),
             gso_opt=report.gso_opt,
             overall=report.overall,
             flags=sorted({*flags, *report.flags}),

@@ -81,7 +81,7 @@ def system_prompt(protected: Sequence[str], *, max_tool_calls: int) -> str:
 
 def _hotspot(data: Mapping[str, Any]) -> Hotspot | None:
     try:
-        return Hotspot.from_json(dict(data))
+        return Hotspot.from_json(data)
     except (KeyError, TypeError, ValueError, IndexError):
         return None
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -105,3 +106,36 @@ class MeasureReport:
             if data[key] is not None:
                 data[key] = list(data[key])
         return data
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> MeasureReport:
+        """The inverse of ``to_json``."""
+        fields = dict(data)
+        fields["ci"] = tuple(data["ci"])
+        fields["expert_ci"] = tuple(data["expert_ci"]) if data.get("expert_ci") else None
+        fields["workloads"] = [
+            WorkloadResult(
+                **{
+                    **w,
+                    "variants": {
+                        name: VariantResult(**{**v, "ci": tuple(v["ci"])})
+                        for name, v in w["variants"].items()
+                    },
+                }
+            )
+            for w in data["workloads"]
+        ]
+        fields["tests"] = {
+            name: [TestResult(**t) for t in results] for name, results in data["tests"].items()
+        }
+        return cls(**fields)
+
+    def verdict_facts(self) -> dict[str, Any]:
+        """The verdict fields a candidate record and the final result carry (one list)."""
+        return {
+            "speedup": self.speedup,
+            "ci": list(self.ci),
+            "verdict": self.verdict,
+            "equivalent": self.equivalent,
+            "tests_passed": self.tests_passed,
+        }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal
 
@@ -52,8 +53,8 @@ class Hotspot:
     call_path_share: float = 0.0
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Hotspot:
-        """The inverse of ``asdict`` after JSON (lists back to tuples); unknown keys of a newer
+    def from_json(cls, data: Mapping[str, Any]) -> Hotspot:
+        """The inverse of ``to_json`` after JSON (lists back to tuples); unknown keys of a newer
         or older record are ignored, missing ones take their defaults."""
         known = {f.name for f in fields(cls)}
         values = {k: v for k, v in data.items() if k in known}
@@ -62,6 +63,13 @@ class Hotspot:
             values[key] = [(int(a), float(b)) for a, b in values.get(key, [])]
         values["call_path"] = [str(name) for name in values.get("call_path", [])]
         return cls(**values)
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["lines"] = list(self.lines)
+        data["hot_lines"] = [list(pair) for pair in self.hot_lines]
+        data["savable_lines"] = [list(pair) for pair in self.savable_lines]
+        return data
 
 
 @dataclass
@@ -91,8 +99,6 @@ class Profile:
         if not with_stacks:
             data.pop("stacks")
             data.pop("native_stacks")
-        for spot in data["hotspots"] + data["external"] + data["native_hotspots"]:
-            spot["lines"] = list(spot["lines"])
-            spot["hot_lines"] = [list(x) for x in spot["hot_lines"]]
-            spot["savable_lines"] = [list(x) for x in spot["savable_lines"]]
+        for key in ("hotspots", "external", "native_hotspots"):
+            data[key] = [spot.to_json() for spot in getattr(self, key)]
         return data

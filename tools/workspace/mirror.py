@@ -3,7 +3,8 @@
 Every run and batch worker on the machine that needs ``URL`` clones from ``mirror_for(URL)``
 with ``git clone --shared`` (objects borrowed, nothing copied). The mirror is made with
 ``git clone --mirror`` the first time and brought up to date with ``git fetch`` afterwards,
-unless it already holds the wanted commit or was fetched within ``FRESH_S``. A lock file per
+unless it already holds the wanted commit (a full commit id), or the ref is a name (which
+moves) and the mirror was fetched within ``FRESH_S``. A lock file per
 mirror serialises concurrent workers; ``log.jsonl`` records every clone and fetch (what a
 batch's "cloned from the network once" is counted from).
 
@@ -78,7 +79,9 @@ class MirrorCache:
             if not (path / "HEAD").is_file():
                 self._clone(url, path)
                 action: MirrorAction = "clone"
-            elif self._holds(path, ref) or _fetched_within(path, FRESH_S):
+            elif self._holds(path, ref) or (
+                not _FULL_SHA.match(ref) and _fetched_within(path, FRESH_S)
+            ):
                 action = "reuse"
             else:
                 self._fetch(url, path)
