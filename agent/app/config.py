@@ -17,7 +17,7 @@
     max_job_cost = 5.0                # ... or model spending (USD); it finalizes what it kept
 
 In the environment, lists are comma-separated (``PERFAGENT_APP_ALLOWED_INSTALLATIONS=3,4``).
-Secrets read from the environment leave it once read (``secrets.forget_env``).
+Secrets read from the environment leave it once read (``perfagent.tools.secrets.take``).
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
-from perfagent.agent.app.secrets import forget_env
+from perfagent.tools import secrets
 from perfagent.tools.errors import PerfagentError
 from perfagent.tools.github import DEFAULT_API_URL
 
@@ -180,7 +180,8 @@ def load_config(path: Path | None = None) -> AppConfig:
         config = _Settings(**data)
     except ValidationError as exc:
         raise _one_line(exc, str(path) if path else "environment") from None
-    forget_env([ENV_PREFIX + key.upper() for key in SECRET_SETTINGS])
+    for key in SECRET_SETTINGS:
+        secrets.take(ENV_PREFIX + key.upper())
     return config
 
 
