@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+import tempfile
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -225,8 +226,9 @@ class Worker:
         flagged = " (flagged: review)" if flags else ""
         title = f"perfagent: {task_id} {line.split(' (')[0]}{flagged}"
         # A fresh clone at the measured commit, pushed to the URL the API gave: the measured
-        # tree ran the repository's code, which could have rewritten its .git/config.
-        fresh = dest.parent / "push" / repo.name
+        # tree ran the repository's code, which could have rewritten its .git/config (or
+        # planted a folder where we would clone: mkdtemp makes a new one, ours alone).
+        fresh = Path(tempfile.mkdtemp(prefix="push-", dir=dest.parent)) / repo.name
         clone(repository.clone_url, sha, fresh, gh.token())
         self._commit(fresh, branch, str(doc["final"]["patch"]), title, dest.parent / "patch.diff")
         push_branch(fresh, branch, gh.token(), url=repository.clone_url)
