@@ -126,7 +126,10 @@ def _remote_config(url: str, ref: str | None) -> dict[str, Any]:
     return _config_of(text, f"{url}@{commit[:12]}:pyproject.toml")
 
 
-_KEYS = {"workload", "hidden_workloads", "tests", "setup", "build", "targets", "expert", "ref"}
+_KEYS = {
+    "workload", "hidden_workloads", "tests", "setup", "build", "targets", "protected", "expert",
+    "ref",
+}  # fmt: skip
 
 
 def _spec(
@@ -151,6 +154,7 @@ def _spec(
         "setup": _list(config.get("setup", [])),
         "build": _list(config.get("build", [])),
         "targets": _list(config.get("targets", [])),
+        "protected": _list(config.get("protected", [])),
     }
     hidden = options.hidden or config.get("hidden_workloads", [])
     if hidden:

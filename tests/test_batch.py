@@ -28,19 +28,14 @@ from perfagent.agent.batch.results import ResultsFile, row_from_trajectory
 from perfagent.agent.batch.runner import check_batch_file, plan
 from perfagent.agent.batch.summary import cards, render_html, render_markdown, share_plot
 from perfagent.agent.cli import main
-from perfagent.agent.cli.batch import batch_command
 from perfagent.tools.workspace import MirrorCache
 from tests.conftest import FAST_MODULE, ROOT, SLOW_MODULE, TEST_FILE, WORKLOAD, unified_diff
 from tests.test_agent_loop import GOOD
 
-# The batch command as the perfagent group runs it (errors → one line, exit 2), whether or
-# not the group registers it yet.
-CLI = type(main)(name="perfagent", commands=[batch_command])
-RUN_CLI = (
-    "import sys; from perfagent.agent.cli import main; "
-    "from perfagent.agent.cli.batch import batch_command; "
-    "main.add_command(batch_command); main()"
-)
+# The batch command as users run it: through the perfagent group (errors → one line, exit
+# 2; the isolation level batch defaults to), in this process or in a child.
+CLI = main
+RUN_CLI = "from perfagent.agent.cli import main; main()"
 
 # A second project the scripted edit does not fit: the run keeps nothing.
 OTHER_MODULE = '''

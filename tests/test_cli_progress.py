@@ -78,7 +78,8 @@ def test_a_real_measure_reports_its_stages_and_runs_on_stderr(make_task: TaskFac
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["verdict"] == "faster"
     texts = [line.split("] ", 1)[1] for line in done.stderr.splitlines()]
-    assert texts[:2] == ["preparing workspace for calc", "running setup"]
+    # The fixture task has no setup command: the stages go from the workspace to the build.
+    assert texts[:2] == ["preparing workspace for calc", "building base"]
     assert "measuring workload workload" in texts
     assert any(re.fullmatch(r"workload: 1/12 runs, ≤ \S+ left", t) for t in texts), texts
     # No source locations, no wrapping (a plain line is one event).

@@ -18,6 +18,7 @@ from perfagent.tools.lab import MeasureOptions, measure
 from perfagent.tools.lab import report as lab_report
 from perfagent.tools.lab.measure import _median, _overall
 from perfagent.tools.lab.report import VariantResult, WorkloadResult
+from perfagent.tools.runner import sandbox_available, use_isolation
 from perfagent.tools.taskspec import load_task
 from tests.conftest import FAST_MODULE, SLOW_MODULE, TEST_FILE, TaskFactory, unified_diff
 
@@ -96,15 +97,26 @@ def test_each_variant_imports_its_own_code_despite_editable_install(make_task: T
 
 
 def test_import_from_another_tree_is_refused(make_task: TaskFactory) -> None:
-    # Old-style .pth files that push a path to the front of sys.path pin one tree.
+    # An old-style .pth file that puts base's tree first and imports from it at start-up
+    # (the driver puts each variant's tree ahead of the .pth paths, but a module imported
+    # while ``site`` runs is already loaded).
     setup = (
         'python -c "import site, os; d = site.getsitepackages()[0]; '
         "open(os.path.join(d, 'pin.pth'), 'w').write("
-        "'import sys; sys.path.insert(0, ' + repr(os.getcwd()) + ')')\""
+        "'import sys; sys.path.insert(0, ' + repr(os.getcwd()) + '); import calc')\""
     )
     task_file = make_task(setup=[setup])
-    with pytest.raises(MeasurementError, match="imported code from outside its own tree: calc"):
+    # Unsandboxed, every tree is visible: the driver sees where calc came from and refuses.
+    refused = pytest.raises(MeasurementError, match="imported code from outside its own tree")
+    with use_isolation("off"), refused:
         measure(load_task(task_file), options(expert=True))
+    if not sandbox_available()[0]:
+        return
+    # Sandboxed, a variant sees only its own tree: the pinned path is not there, and each
+    # variant runs its own code.
+    with use_isolation("required"):
+        report = measure(load_task(task_file), options(expert=True))
+    assert report.verdict == "faster"
 
 
 # -- bad input: each a clear one-line error, nothing left behind -----------------------------

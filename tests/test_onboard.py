@@ -19,6 +19,7 @@ from perfagent.agent.target import TargetOptions, resolve_target
 from perfagent.tools import runner
 from perfagent.tools.bench.session import SessionConfig
 from perfagent.tools.bench.workloads import CHILD_DIR
+from perfagent.tools.edit.paths import protected_patterns
 from perfagent.tools.lab import MeasureOptions, measure
 from perfagent.tools.onboard import detect, plan, pyproject
 from perfagent.tools.taskspec import load_task
@@ -246,12 +247,14 @@ def test_init_then_the_lab_measures_the_asv_benchmark(asv_repo: Path, tmp_path: 
     assert config == {
         "workload": "perfagent_workload.py",
         "tests": ["python -m pytest -q -x tests"],
+        "protected": ["perf/**"],
     }
     patch = tmp_path / "expert.diff"
     patch.write_text(unified_diff("calc.py", SLOW_MODULE, FAST_MODULE))
     task_file = resolve_target(str(asv_repo), TargetOptions(expert=str(patch)), tmp_path / "run")
     task = load_task(task_file)
     assert task.spec.workload.file == str(asv_repo / "perfagent_workload.py")
+    assert "perf/**" in protected_patterns(task)  # the suite is not a candidate's to change
     report = measure(task, MeasureOptions(expert=True, session=QUICK))
     assert report.expert_verdict == "faster"
     assert report.equivalent is True

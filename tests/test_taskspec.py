@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from perfagent.tools.edit.paths import is_protected, protected_patterns
 from perfagent.tools.errors import TaskSpecError
 from perfagent.tools.taskspec import load_task
 
@@ -30,6 +31,14 @@ def test_valid_spec_gets_defaults(tmp_path: Path) -> None:
     assert task.spec.limits.timeout_s == 600
     assert task.repo_location() == (tmp_path / "proj").resolve()
     assert task.workloads() == [task.spec.workload]
+
+
+def test_protected_paths_join_the_tests_and_workload_files(tmp_path: Path) -> None:
+    task = load_task(write(tmp_path, {**BASE, "protected": ["./bench/**"]}))
+    patterns = protected_patterns(task)
+    assert "bench/**" in patterns and "w.py" in patterns and "tests/**" in patterns
+    assert is_protected("bench/suite.py", patterns)
+    assert not is_protected("proj/core.py", patterns)
 
 
 def test_unknown_field_is_named(tmp_path: Path) -> None:

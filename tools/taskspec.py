@@ -126,6 +126,9 @@ class TaskSpec(_Strict):
     tests: list[str] = []
     expert: ExpertSpec | None = None
     targets: list[str] = []
+    # More paths a candidate may not change (globs; e.g. the benchmark suite a workload runs),
+    # on top of the tests and the workload files.
+    protected: list[str] = []
     limits: LimitsSpec = LimitsSpec()
     reference: ReferenceSpec | None = None
 

@@ -69,7 +69,9 @@ def check(state: AgentState, *, runtime: Runtime[RunContext]) -> Update:
             "pending": after(state),
             "evaluated": cid,
         }
-    return {"candidates": {cid: {"stage": "static", "flags": result.flags}}, "evaluated": cid}
+    # guard_flags stay with the candidate; a measurement's flags replace the previous one's.
+    record_flags = {"flags": result.flags, "guard_flags": result.flags}
+    return {"candidates": {cid: {"stage": "static", **record_flags}}, "evaluated": cid}
 
 
 def base_key(state: AgentState) -> str:
@@ -157,7 +159,7 @@ def _evaluate(state: AgentState, ctx: RunContext, kind: Literal["screen", "verdi
         "_timing": {"measure_s": report.elapsed_s},
     }
     facts = report.verdict_facts()
-    flags = list(state["candidates"][cid].get("flags", [])) + report.flags
+    flags = list(state["candidates"][cid].get("guard_flags", [])) + report.flags
     rejection = _rejection(report, kind)
     if rejection is not None:
         why, reason = rejection

@@ -62,7 +62,11 @@ def finalize(state: AgentState, *, runtime: Runtime[RunContext]) -> Update:
             **report.verdict_facts(),
             gso_opt=report.gso_opt,
             overall=report.overall,
-            flags=sorted({*flags, *report.flags}),
+            # The final measurement's flags replace the rounds' (the same checks, re-run).
+            flags=sorted(
+                {f for c in accepted for f in state["candidates"][c].get("guard_flags", [])}
+                | set(report.flags)
+            ),
         )
     final.update(
         expert_speedup=report.expert_speedup,

@@ -37,8 +37,10 @@ def default_protected(workload_files: Iterable[str] = ()) -> list[str]:
 
 def protected_patterns(task: Task) -> tuple[str, ...]:
     """The one protected-path rule of a task (guard, nodes, CLI and lab all use it): tests
-    and their fixtures, plus the task's workload files."""
-    return tuple(default_protected(w.file for w in task.workloads() if w.file))
+    and their fixtures, the task's workload files, and what the task itself protects."""
+    patterns = default_protected(w.file for w in task.workloads() if w.file)
+    extra = (normalize_path(p) for p in task.spec.protected)
+    return tuple(dict.fromkeys([*patterns, *extra]))
 
 
 def is_protected(path: str, patterns: Sequence[str]) -> bool:

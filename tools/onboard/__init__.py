@@ -102,7 +102,9 @@ def plan(
         if findings.asv is None:
             raise TaskSpecError("--source asv: no asv.conf.json found")
         chosen = asv.choose(findings.asv, benchmark)
-        config = {"workload": WORKLOAD_FILE, **config}
+        # The suite is the clock's other half: a candidate may not change it.
+        protected = [f"{findings.asv.benchmark_dir}/**"]
+        config = {"workload": WORKLOAD_FILE, **config, "protected": protected}
         params = f", params combination {param_index}" if chosen.params else ""
         return Plan(
             "asv",

@@ -157,9 +157,9 @@ _WORKLOAD = '''\
 """perfagent workload: the asv benchmark {name} (written by `perfagent init`).
 
 The benchmark suite is imported from beside this file (BENCHMARK_DIR is relative to its
-folder, the repository root) under a private package name: every variant runs the same
-benchmark code, so a candidate cannot speed up the benchmark itself; the code it times is
-imported as usual, from the variant's tree.
+folder, the repository root), or where a sandbox hides that folder, from the variant's tree
+(init protects BENCHMARK_DIR, so a candidate cannot change it there), under a private package
+name; the code it times is imported as usual, from the variant's tree.
 
 asv's semantics: setup_cache() runs once per process and its result is passed first to
 setup, the benchmark and teardown; every setup() asv would find (the module's, the class's,
@@ -179,7 +179,7 @@ import os
 import sys
 import types
 
-BENCHMARK_DIR = {benchmark_dir}  # asv's benchmark_dir, relative to this file's folder
+BENCHMARK_DIR = {benchmark_dir}  # asv's benchmark_dir, relative to the repository root
 MODULE = {module}  # module inside the benchmark package
 CLASS = {owner}  # None for a module-level function
 FUNCTION = {function}
@@ -222,7 +222,11 @@ def _import_package(root):
 
 class _Benchmark:
     def __init__(self):
+        # Next to this file; else in the tree being measured (perfagent runs the workload in
+        # each variant's tree, where a sandbox shows this file but not its folder).
         here = os.path.dirname(os.path.abspath(__file__))
+        if not os.path.isdir(os.path.join(here, BENCHMARK_DIR)):
+            here = os.getcwd()
         package = _import_package(os.path.join(here, BENCHMARK_DIR))
         module = importlib.import_module(f"{{package}}.{{MODULE}}")
         if CLASS is None:
