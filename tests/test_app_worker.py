@@ -6,6 +6,8 @@ or a comment naming each flag, the service's start-up sweep, and ``app serve`` s
 
 from __future__ import annotations
 
+import os
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -14,13 +16,15 @@ from click.testing import CliRunner
 
 from perfagent.agent.app.config import AppConfig, ConfigError
 from perfagent.agent.app.queue import JobQueue
-from perfagent.agent.app.service import prepare
+from perfagent.agent.app.service import hide_from_jobs, prepare
 from perfagent.agent.app.worker import Worker
 from perfagent.agent.cli.app import app_group
 from perfagent.agent.context import RunContext
 from perfagent.tools.errors import EnvironmentSetupError
 from perfagent.tools.github import GitHubApp
+from perfagent.tools.runner import Sandbox, isolation_level, sandbox_available
 from perfagent.tools.runner import run as run_command
+from perfagent.tools.runner import sandbox as sandbox_module
 from tests.github.fake import FakeGitHub
 from tests.github.world import REPO
 
@@ -388,3 +392,47 @@ def test_the_service_start_sweeps_what_a_killed_process_left_and_locks_the_data_
     assert tempfile.gettempdir() == before
     with prepare(cfg) as swept_again:  # the lock went with the first service
         assert swept_again == []
+
+
+def test_a_job_runs_at_the_apps_isolation_level_in_its_worker_thread(
+    fake_github: FakeGitHub, github_app: GitHubApp, tmp_path: Path, pull: int
+) -> None:
+    """Worker threads do not inherit the level of the thread that started them: each job
+    sets the App's own (required by default)."""
+    seen: list[str] = []
+
+    def run(ctx: RunContext) -> dict[str, Any]:
+        seen.append(isolation_level())
+        return {"run_id": ctx.run_id, "task_id": "widgets", **NOTHING}
+
+    queue = JobQueue(tmp_path / "q.sqlite")
+    for level, expected in ((None, "required"), ("off", "off")):
+        more = {} if level is None else {"isolation": level}
+        worker = Worker(config(tmp_path, fake_github, **more), queue, github_app, run=run)
+        job(queue, fake_github, pull, "alice")
+        thread = threading.Thread(target=worker.run_once)
+        thread.start()
+        thread.join(timeout=120)
+        assert seen[-1] == expected
+
+
+def test_the_key_settings_queue_and_runs_are_hidden_from_every_job(
+    tmp_path: Path, fake_github: FakeGitHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A key under a folder the sandbox shows (/etc, /opt) is masked, and so are the
+    settings file and the data dir's queue and runs."""
+    if not sandbox_available()[0]:
+        pytest.skip("no sandbox on this machine")
+    monkeypatch.setattr(sandbox_module, "_hidden", set())  # process-wide: restore after
+    # A stand-in for the key: a readable file under /etc, which every sandbox shows.
+    key = next(p for p in map(Path, ("/etc/os-release", "/etc/hostname", "/etc/passwd"))
+               if p.is_file() and os.access(p, os.R_OK))  # fmt: skip
+    cfg = config(tmp_path, fake_github, private_key_path=key)
+    hide_from_jobs(cfg, None)
+    inside = run_command(
+        ["cat", str(key)],
+        cwd=tmp_path,
+        sandbox=Sandbox(level="required", writable=(tmp_path,)),
+    )
+    assert inside.sandboxed and inside.stdout == ""  # /dev/null (unreadable) in its place
+    assert key.read_bytes()  # outside the sandbox, the file is what it was

@@ -15,6 +15,7 @@
     max_runs = 60                     # ... and processes per variant for one verdict
     max_job_time_s = 7200             # a job measures no new candidate after this much time ...
     max_job_cost = 5.0                # ... or model spending (USD); it finalizes what it kept
+    isolation = "required"            # the sandbox around jobs: required, best-effort or off
 
 In the environment, lists are comma-separated (``PERFAGENT_APP_ALLOWED_INSTALLATIONS=3,4``).
 Secrets read from the environment leave it once read (``perfagent.tools.secrets.take``).
@@ -38,6 +39,7 @@ from pydantic_settings import (
 from perfagent.tools import secrets
 from perfagent.tools.errors import PerfagentError
 from perfagent.tools.github import DEFAULT_API_URL
+from perfagent.tools.runner.sandbox import IsolationLevel
 
 ENV_PREFIX = "PERFAGENT_APP_"
 MIN_SECRET_BYTES = 32  # a webhook secret anyone could guess lets anyone queue jobs
@@ -83,6 +85,8 @@ class AppConfig(BaseModel):
     # kept, so one repository cannot hold a worker (or the model bill) without bound.
     max_job_time_s: Annotated[float, Field(gt=0.0)] = 7200.0
     max_job_cost: Annotated[float, Field(ge=0.0)] = 5.0  # USD, model calls only
+    # Jobs run strangers' code unattended: the sandbox is required unless the operator says.
+    isolation: IsolationLevel = "required"
 
     @field_validator("private_key_path", "data_dir", mode="before")
     @classmethod

@@ -28,15 +28,25 @@ from perfagent.agent.app.queue import JobQueue
 from perfagent.agent.app.server import create_app
 from perfagent.agent.app.worker import Worker
 from perfagent.tools.github import GitHubApp
+from perfagent.tools.runner import hide, use_isolation
 
 logger = logging.getLogger(__name__)
 
 STALE = ("work", "tmp", "runs/.staging")  # under the data dir: only a live job uses them
 
 
-def serve(config: AppConfig, *, host: str = "127.0.0.1", port: int = 8000) -> None:
+def serve(
+    config: AppConfig,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    config_file: Path | None = None,
+) -> None:
     """Serve until interrupted (uvicorn handles SIGINT/SIGTERM)."""
     private_key = config.read_private_key()  # once; fail on a missing key before binding
+    with use_isolation(config.isolation):  # "required" fails here, before binding, in one line
+        pass
+    hide_from_jobs(config, config_file)
     with prepare(config):
         queue = JobQueue(config.queue_path)
         requeued = queue.recover()
@@ -61,6 +71,14 @@ def serve(config: AppConfig, *, host: str = "127.0.0.1", port: int = 8000) -> No
             finally:
                 stop.set()
                 wake.set()
+
+
+def hide_from_jobs(config: AppConfig, config_file: Path | None) -> None:
+    """What no job's sandbox may see even where its folder is visible (a key under /etc):
+    the private key, the settings file, the queue and the other jobs' runs."""
+    for path in (config.private_key_path, config_file, config.queue_path, config.runs_dir):
+        if path is not None:
+            hide(path)
 
 
 @contextmanager

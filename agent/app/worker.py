@@ -48,7 +48,7 @@ from perfagent.tools.github import (
     push_branch,
 )
 from perfagent.tools.github.git import auth_env
-from perfagent.tools.runner import Limits, run
+from perfagent.tools.runner import Limits, run, use_isolation
 from perfagent.tools.taskspec import load_task
 
 logger = logging.getLogger(__name__)
@@ -95,7 +95,10 @@ class Worker:
         if job is None:
             return None
         try:
-            result = self.handle(job)
+            # Per job, in this thread: a thread does not inherit the level of the one that
+            # started it, and the job runs strangers' code.
+            with use_isolation(self.config.isolation):
+                result = self.handle(job)
         except PerfagentError as exc:
             self.queue.finish(job.id, "failed", {"outcome": "error", "error": str(exc)})
             self._try_comment(job, f"perfagent stopped: {exc}")

@@ -30,4 +30,4 @@ def serve_command(config_file: Path | None, host: str, port: int) -> None:
     from perfagent.agent.app.config import load_config
     from perfagent.agent.app.service import serve
 
-    serve(load_config(config_file), host=host, port=port)
+    serve(load_config(config_file), host=host, port=port, config_file=config_file)
