@@ -110,6 +110,24 @@ def test_the_first_unit_is_timed_alone_before_the_warm_up(tmp_path: Path) -> Non
     assert report["first_ns"] > 10 * max(report["times_ns"])  # same-process ratio only
 
 
+def test_a_far_slower_variant_runs_fewer_loops_and_a_slow_first_call_alone_does_not(
+    tmp_path: Path,
+) -> None:
+    """Loops calibrated on a fast base (here 10,000 units of ~10 µs) would make every value
+    of a 5 ms variant last 50 s: its processes run about one target's worth instead."""
+    slow = "import time\n\ndef workload():\n    time.sleep(0.005)\n"
+    report, _ = _drive(tmp_path, slow, loops=10_000, warmup=1, repeat=2, first_call=True)
+    assert 5 <= report["loops"] <= 20  # ~ 0.1 s / 5 ms
+    assert len(report["times_ns"]) == 2 and min(report["times_ns"]) >= 4_000_000
+    # Only the cold first call is slow: the second unit shows the calibrated loops fit.
+    cold_once = (
+        "import time\n_first = [True]\n\ndef workload():\n"
+        "    if _first.pop() if _first else False:\n        time.sleep(0.3)\n"
+    )
+    kept, _ = _drive(tmp_path, cold_once, loops=1000, warmup=0, repeat=2, first_call=True)
+    assert kept["loops"] == 1000
+
+
 def test_number_calls_follow_one_setup(tmp_path: Path) -> None:
     _, events = _drive(tmp_path, LOGGING_WORKLOAD, number=5, loops=1, warmup=0, repeat=2)
     assert events == ["S+", *["W+"] * 5] * 2

@@ -132,12 +132,19 @@ def test_a_real_slower_expert_fails_the_gate_and_a_faster_one_passes(
     make_task: TaskFactory, tmp_path: Path
 ) -> None:
     # Large known effects: the quadratic list concatenation is many times slower at n=3000.
+    # --max-runs 8: the effects are large; and base calibrates the loops, so every value of
+    # the slower expert lasts many times the 100 ms target.
     faster = make_task()
-    passed = run_cli("measure", str(faster), "--expert", "--fail-on", "not-faster", "-q")
+    passed = run_cli(
+        "measure", str(faster), "--expert", "--fail-on", "not-faster", "-q", "--max-runs", "8"
+    )
     assert passed.returncode == 0, passed.stderr
     assert "expert: faster" in passed.stdout
     slower = make_task(module=FAST_MODULE, expert=SLOW_MODULE)
-    failed = run_cli("measure", str(slower), "--expert", "--fail-on", "slower", "--json", "-q")
+    failed = run_cli(
+        "measure", str(slower), "--expert", "--fail-on", "slower", "--json", "-q",
+        "--max-runs", "8",
+    )  # fmt: skip
     assert failed.returncode == 1, failed.stderr
     assert json.loads(failed.stdout)["gate"]["failures"] == ["workload: slower"]
 

@@ -358,8 +358,12 @@ def test_init_writes_a_stub_when_nothing_is_there(tmp_path: Path) -> None:
     assert tomllib.loads((repo / "pyproject.toml").read_text()) == {
         "tool": {"perfagent": {"workload": "perfagent_workload.py"}}
     }
-    again = CliRunner().invoke(main, ["init", str(repo), "--force"])
+    again = CliRunner().invoke(main, ["init", str(repo), "--force", "-q"])
     assert again.exit_code == 0, again.output
+    assert again.output.splitlines() == [  # -q: only what was written
+        f"wrote: {repo.resolve() / 'pyproject.toml'} [tool.perfagent], "
+        f"{repo.resolve() / 'perfagent_workload.py'}"
+    ]
 
 
 def test_render_reads_back_as_the_config() -> None:

@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 
+from perfagent.agent.cli.progress import verbosity, verbosity_options
 from perfagent.tools.runner import isolation_facts, network_isolation_available, sandbox_available
 from perfagent.tools.runner.cgroups import cgroup_support
 
@@ -49,13 +50,15 @@ def isolation_support() -> dict[str, Any]:
 
 @click.command("doctor")
 @click.option("--json", "as_json", is_flag=True, help="Print the facts as JSON.")
+@verbosity_options
 def doctor_command(as_json: bool) -> None:
     """Say what this machine supports to contain the code perfagent runs (--isolation)."""
     facts = isolation_support()
     if as_json:
         click.echo(json.dumps(facts, indent=2))
         return
-    for name in ("sandbox", "process_and_memory_limits", "network_namespace"):
+    shown = ("sandbox", "process_and_memory_limits", "network_namespace")
+    for name in () if verbosity() < 0 else shown:  # -q: the conclusion line only
         mark = "ok " if facts[name]["ok"] else "NO "
         click.echo(f"{mark} {name.replace('_', ' ')}: {facts[name]['detail']}")
     level = facts["isolation_level"]

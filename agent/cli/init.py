@@ -7,6 +7,7 @@ from typing import get_args
 
 import click
 
+from perfagent.agent.cli.progress import verbosity, verbosity_options
 from perfagent.tools.errors import TaskSpecError
 from perfagent.tools.onboard import Findings, Plan, Source, detect, plan, pyproject
 
@@ -40,6 +41,7 @@ from perfagent.tools.onboard import Findings, Plan, Source, detect, plan, pyproj
     help="Test command checking behaviour (repeatable) [default: pytest on tests/].",
 )
 @click.option("--force", is_flag=True, help="Replace an existing [tool.perfagent] and workload.")
+@verbosity_options
 def init_command(
     path: Path,
     source: Source | None,
@@ -69,16 +71,20 @@ def init_command(
 
 
 def _say(repo: Path, findings: Findings, chosen: Plan) -> None:
-    for line in _found(findings):
-        click.echo(f"found: {line}")
-    click.echo(f"chose: {chosen.chosen}")
+    """What was found, chosen and written; -q: only what was written."""
+    quiet = verbosity() < 0
     written = [f"{repo / 'pyproject.toml'} [tool.perfagent]"]
     if chosen.workload_file:
         written.append(str(repo / chosen.workload_file))
+    if not quiet:
+        for line in _found(findings):
+            click.echo(f"found: {line}")
+        click.echo(f"chose: {chosen.chosen}")
     click.echo(f"wrote: {', '.join(written)}")
-    for note in chosen.notes:
-        click.echo(f"note: {note}")
-    click.echo(f"next: perfagent optimize {repo}")
+    if not quiet:
+        for note in chosen.notes:
+            click.echo(f"note: {note}")
+        click.echo(f"next: perfagent optimize {repo}")
 
 
 def _found(findings: Findings) -> list[str]:

@@ -5,7 +5,7 @@ instructions with the instruction metric), its peak memory, its output for equiv
 checks, and any error. ``python``/``gso`` processes take warm-up values (discarded), then
 ``repeat`` values of ``loops`` units each (the driver's docstring says what a unit is);
 ``loops`` is calibrated by the runner's first run, which must be on base, and then kept
-for every variant.
+for every variant (the driver runs fewer in a process of a variant far slower than base).
 """
 
 from __future__ import annotations

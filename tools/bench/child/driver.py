@@ -101,6 +101,7 @@ def _error(exc: BaseException, canonical: Any) -> dict[str, Any]:
 
 _now = time.perf_counter_ns
 _MAX_LOOPS = 1 << 24
+_MAX_VALUE_TARGETS = 10  # a value lasting longer than this many targets gets fewer loops
 
 
 class _Timing:
@@ -149,6 +150,30 @@ def _value(
     return total, result
 
 
+def _affordable_loops(
+    call: Callable[[], Any],
+    before: Callable[[], None] | None,
+    loops: int,
+    t: _Timing,
+    keep: Callable[[Any], None],
+) -> int:
+    """``loops`` (calibrated on base), or fewer where one unit of this variant is so much
+    slower that a value would last over ``_MAX_VALUE_TARGETS`` targets: a candidate 100×
+    slower than base must not take 100× longer to measure. Values are per call, so they stay
+    comparable; the loops a process used are reported with it. Asked only when the cold
+    first unit says so; then single units (discarded, like a warm-up) run until one fits —
+    slow first calls alone cut nothing — or until they have used that many targets."""
+    budget = _MAX_VALUE_TARGETS * t.target_ns
+    spent, unit = 0, budget
+    while spent < budget:
+        unit, result = _value(call, before, 1, t)
+        keep(result)
+        spent += unit
+        if unit * loops <= budget:
+            return loops
+    return max(1, min(loops, t.target_ns // max(unit, 1)))
+
+
 def _measure(
     call: Callable[[], Any], before: Callable[[], None] | None, t: _Timing, report: dict[str, Any]
 ) -> list[Any]:
@@ -169,11 +194,12 @@ def _measure(
     loops = t.loops
     # The process's first unit alone, before any warm-up: nothing is cached yet by an earlier
     # call (the first-call check compares it with the warm values).
+    cold = None
     if t.first_call or t.mode == "calibrate":
-        elapsed, result = _value(call, before, 1, t)  # cold: imports, first-call work
+        cold, result = _value(call, before, 1, t)  # cold: imports, first-call work
         keep(result)
         if t.first_call:
-            report["first_ns"] = elapsed / t.number
+            report["first_ns"] = cold / t.number
     if t.mode == "calibrate":
         loops = 1
         while True:
@@ -185,6 +211,8 @@ def _measure(
         report["loops"] = loops
         report["times_ns"].append(elapsed // (loops * t.number))
         return results
+    if cold is not None and loops > 1 and cold * loops > _MAX_VALUE_TARGETS * t.target_ns:
+        loops = _affordable_loops(call, before, loops, t, keep)
     report["loops"] = loops
     for index in range(t.warmup + t.values):
         elapsed, result = _value(call, before, loops, t)
