@@ -8,14 +8,9 @@ from pathlib import Path
 
 from perfagent.tools import runner
 from perfagent.tools.bench import stats
+from perfagent.tools.bench.clock_checks import claimed_saving_error
 from perfagent.tools.bench.session import SessionConfig, run_session
-from perfagent.tools.bench.workloads import (
-    Metric,
-    Sample,
-    Variant,
-    WorkloadRunner,
-    claimed_saving_error,
-)
+from perfagent.tools.bench.workloads import Metric, Sample, Variant, WorkloadRunner
 from perfagent.tools.edit.paths import is_protected, protected_patterns
 from perfagent.tools.errors import BaselineError, MeasurementError, TaskSpecError
 from perfagent.tools.lab.first_call import first_call_flags
