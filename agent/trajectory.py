@@ -17,7 +17,7 @@ from typing import Any
 from perfagent.agent.context import RunContext
 from perfagent.agent.state import AgentState
 from perfagent.tools.errors import PerfagentError
-from perfagent.tools.lab.measure import machine_facts
+from perfagent.tools.lab.results import machine_facts
 from perfagent.tools.runner import isolation_facts
 from perfagent.tools.taskspec import load_task
 

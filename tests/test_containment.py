@@ -21,8 +21,8 @@ from pathlib import Path
 import pytest
 
 from perfagent.tools import runner
+from perfagent.tools.bench.clock_checks import wall_clock_error
 from perfagent.tools.bench.session import SessionConfig
-from perfagent.tools.bench.workloads import wall_clock_error
 from perfagent.tools.guard import check_candidate
 from perfagent.tools.lab import MeasureOptions, measure
 from perfagent.tools.taskspec import load_task

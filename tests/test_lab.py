@@ -16,8 +16,8 @@ from perfagent.tools.errors import (
 )
 from perfagent.tools.lab import MeasureOptions, measure
 from perfagent.tools.lab import report as lab_report
-from perfagent.tools.lab.measure import _median, _overall
 from perfagent.tools.lab.report import VariantResult, WorkloadResult
+from perfagent.tools.lab.results import median, overall_verdict
 from perfagent.tools.runner import sandbox_available, use_isolation
 from perfagent.tools.taskspec import load_task
 from tests.conftest import FAST_MODULE, SLOW_MODULE, TEST_FILE, TaskFactory, unified_diff
@@ -267,14 +267,14 @@ def _workload(verdict: str, speedup: float) -> WorkloadResult:
 )
 def test_the_overall_verdict_over_workloads(verdicts: list[str], overall: str) -> None:
     workloads = [_workload(v, 1.0) for v in verdicts]
-    assert _overall("candidate", workloads)["verdict"] == overall
+    assert overall_verdict("candidate", workloads)["verdict"] == overall
 
 
 def test_the_overall_names_the_geometric_mean_and_the_worst_workload() -> None:
     workloads = [_workload("faster", 4.0), _workload("faster", 1.0), _workload("faster", 2.0)]
     for name, w in zip(("a", "b", "c"), workloads, strict=True):
         w.name = name
-    overall = _overall("candidate", workloads)
+    overall = overall_verdict("candidate", workloads)
     assert overall["geomean_speedup"] == pytest.approx(2.0)
     assert overall["worst"] == {
         "workload": "b", "hidden": False, "speedup": 1.0, "ci": [1.0, 1.0], "verdict": "faster",
@@ -284,8 +284,8 @@ def test_the_overall_names_the_geometric_mean_and_the_worst_workload() -> None:
 
 
 def test_reported_medians_are_the_middle_of_an_even_number_of_runs() -> None:
-    assert _median([4.0, 1.0, 3.0, 2.0]) == 2.5
-    assert _median([3.0, 1.0, 2.0]) == 2.0
+    assert median([4.0, 1.0, 3.0, 2.0]) == 2.5
+    assert median([3.0, 1.0, 2.0]) == 2.0
 
 
 def test_known_test_results_are_not_run_again(make_task: TaskFactory) -> None:

@@ -24,8 +24,8 @@ from perfagent.agent.run import RunError, load_settings, new_run_id, run_graph
 from perfagent.tools.bench.session import SessionConfig
 from perfagent.tools.errors import PerfagentError
 from perfagent.tools.lab import MeasureOptions, measure
-from perfagent.tools.lab.measure import GSO_MIN_SPEEDUP
 from perfagent.tools.lab.report import WorkloadResult
+from perfagent.tools.lab.results import GSO_MIN_SPEEDUP
 from perfagent.tools.progress import ProgressEvent, describe
 from perfagent.tools.runner import IsolationLevel, use_isolation
 from perfagent.tools.taskspec import ReferenceSpec, load_task

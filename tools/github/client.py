@@ -15,15 +15,13 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Final, TypeVar
+from typing import TYPE_CHECKING, Any, Final
 
 import httpx
 from githubkit import GitHub, Response
-from githubkit.exception import RequestError, RequestFailed, RequestTimeout
-from pydantic import BaseModel, ValidationError
 
+from perfagent.tools.github.answers import call, parse, read_json, validate
 from perfagent.tools.github.auth import AppTokens, Clock, InstallationAuthStrategy, JWTAuthStrategy
 from perfagent.tools.github.errors import GitHubError
 from perfagent.tools.github.models import (
@@ -68,7 +66,6 @@ TOKEN_PERMISSIONS: Final[AppPermissions] = {
 }
 _PAGE = 100
 _MAX_PAGES = 50
-M = TypeVar("M", bound=BaseModel)
 
 
 class _SharedTransport(httpx.BaseTransport):
@@ -141,8 +138,8 @@ class GitHubApp:
     def repo_installation(self, repo: RepoRef) -> Installation:
         """The App's installation on ``repo`` (``GitHubError`` with status 404 if none)."""
         label = f"GET /repos/{repo}/installation"
-        resp = _call(label, lambda: self._rest.apps.get_repo_installation(repo.owner, repo.name))
-        return _parse(label, resp, Installation)
+        resp = call(label, lambda: self._rest.apps.get_repo_installation(repo.owner, repo.name))
+        return parse(label, resp, Installation)
 
     def installation_token(self, installation_id: int, repo: RepoRef) -> InstallationToken:
         """A token for ``repo`` alone (``TOKEN_PERMISSIONS``) through ``installation_id``,
@@ -166,13 +163,13 @@ class GitHubApp:
         # Called by AppTokens when a token is missing or about to expire; as the App (JWT).
         # The repository is named without its owner: the installation's account owns it.
         label = f"POST /app/installations/{installation_id}/access_tokens"
-        resp = _call(
+        resp = call(
             label,
             lambda: self._rest.apps.create_installation_access_token(
                 installation_id, repositories=[repo_name], permissions=TOKEN_PERMISSIONS
             ),
         )
-        data = _json(label, resp)
+        data = read_json(label, resp)
         try:
             token, expires = str(data["token"]), str(data["expires_at"])
             expires_at = datetime.fromisoformat(expires.replace("Z", "+00:00")).timestamp()
@@ -202,19 +199,19 @@ class InstallationClient:
 
     def repository(self, repo: RepoRef) -> Repository:
         label = f"GET /repos/{repo}"
-        resp = _call(label, lambda: self._rest.repos.get(repo.owner, repo.name))
-        return _parse(label, resp, Repository)
+        resp = call(label, lambda: self._rest.repos.get(repo.owner, repo.name))
+        return parse(label, resp, Repository)
 
     def permission(self, repo: RepoRef, username: str) -> Permission:
         """``username``'s permission on ``repo``: admin, write, read or none."""
         label = f"GET /repos/{repo}/collaborators/{username}/permission"
-        resp = _call(
+        resp = call(
             label,
             lambda: self._rest.repos.get_collaborator_permission_level(
                 repo.owner, repo.name, username
             ),
         )
-        value = _json(label, resp).get("permission")
+        value = read_json(label, resp).get("permission")
         if value not in ("admin", "write", "read", "none"):
             raise GitHubError(f"GitHub {label}: unknown permission {value!r}", endpoint=label)
         permission: Permission = value
@@ -222,8 +219,8 @@ class InstallationClient:
 
     def pull(self, repo: RepoRef, number: int) -> PullRequest:
         label = f"GET /repos/{repo}/pulls/{number}"
-        resp = _call(label, lambda: self._rest.pulls.get(repo.owner, repo.name, number))
-        return _parse(label, resp, PullRequest)
+        resp = call(label, lambda: self._rest.pulls.get(repo.owner, repo.name, number))
+        return parse(label, resp, PullRequest)
 
     def open_pulls(
         self, repo: RepoRef, *, head_prefix: str = "", base: str | None = None
@@ -234,12 +231,12 @@ class InstallationClient:
         found: list[PullRequest] = []
         for page in range(1, _MAX_PAGES + 1):
             label = f"GET /repos/{repo}/pulls"
-            resp = _call(label, functools.partial(self._list_pulls, repo, base, page))
-            items = _json(label, resp)
+            resp = call(label, functools.partial(self._list_pulls, repo, base, page))
+            items = read_json(label, resp)
             if not isinstance(items, list):
                 raise GitHubError(f"GitHub {label}: expected a list", endpoint=label)
             for item in items:
-                pr = _validate(label, item, PullRequest)
+                pr = validate(label, item, PullRequest)
                 same_repo = pr.head.repo is not None and pr.head.repo.full_name == str(repo)
                 if same_repo and pr.head.ref.startswith(head_prefix):
                     found.append(pr)
@@ -269,13 +266,13 @@ class InstallationClient:
         """Open a PR from branch ``head`` (pushed to ``repo``) into ``base``."""
         label = f"POST /repos/{repo}/pulls"
         text = truncate(body, BODY_MAX)
-        resp = _call(
+        resp = call(
             label,
             lambda: self._rest.pulls.create(
                 repo.owner, repo.name, title=title, head=head, base=base, body=text, draft=draft
             ),
         )
-        return _parse(label, resp, PullRequest)
+        return parse(label, resp, PullRequest)
 
     def create_check_run(
         self,
@@ -303,13 +300,13 @@ class InstallationClient:
             extra["external_id"] = external_id
         if status == "in_progress":
             extra["started_at"] = self.app._now()
-        resp = _call(
+        resp = call(
             label,
             lambda: self._rest.checks.create(
                 repo.owner, repo.name, name=name, head_sha=head_sha, status=status, **extra
             ),
         )
-        return _parse(label, resp, CheckRun)
+        return parse(label, resp, CheckRun)
 
     def update_check_run(
         self,
@@ -338,89 +335,31 @@ class InstallationClient:
             extra["output"] = out
         if details_url is not None:
             extra["details_url"] = details_url
-        resp = _call(
+        resp = call(
             label, lambda: self._rest.checks.update(repo.owner, repo.name, check_run_id, **extra)
         )
-        return _parse(label, resp, CheckRun)
+        return parse(label, resp, CheckRun)
 
     def create_comment(self, repo: RepoRef, issue_number: int, body: str) -> Comment:
         """Comment on an issue or pull request (``body`` is cut to GitHub's limit)."""
         label = f"POST /repos/{repo}/issues/{issue_number}/comments"
         text = truncate(body, BODY_MAX)
-        resp = _call(
+        resp = call(
             label,
             lambda: self._rest.issues.create_comment(
                 repo.owner, repo.name, issue_number, body=text
             ),
         )
-        return _parse(label, resp, Comment)
+        return parse(label, resp, Comment)
 
     def add_reaction(
         self, repo: RepoRef, comment_id: int, content: ReactionContent = "eyes"
     ) -> None:
         """React to an issue or PR comment (e.g. 👀 on the comment that asked for a run)."""
         label = f"POST /repos/{repo}/issues/comments/{comment_id}/reactions"
-        _call(
+        call(
             label,
             lambda: self._rest.reactions.create_for_issue_comment(
                 repo.owner, repo.name, comment_id, content=content
             ),
         )
-
-
-# -- helpers -----------------------------------------------------------------------------------
-R = TypeVar("R", bound=Response[Any, Any])
-
-
-def _call(label: str, request: Callable[[], R]) -> R:
-    try:
-        return request()
-    except RequestFailed as exc:
-        status = exc.response.status_code
-        raise GitHubError(
-            f"GitHub {label}: {status} {_message(exc.response)}", endpoint=label, status=status
-        ) from exc
-    except RequestTimeout as exc:
-        raise GitHubError(f"GitHub {label}: timed out", endpoint=label) from exc
-    except RequestError as exc:
-        raise GitHubError(f"GitHub {label}: {exc.exc}", endpoint=label) from exc
-
-
-def _message(resp: Response[Any, Any]) -> str:
-    """GitHub's error ``message`` plus the first validation error, if any."""
-    try:
-        data = resp.raw_response.json()
-    except ValueError:
-        return resp.raw_response.reason_phrase or "error"
-    if not isinstance(data, dict):
-        return "error"
-    text = str(data.get("message") or resp.raw_response.reason_phrase or "error")
-    errors = data.get("errors")
-    if isinstance(errors, list) and errors:
-        first = errors[0]
-        detail = first.get("message") or first.get("code") if isinstance(first, dict) else first
-        if detail:
-            text += f" ({detail})"
-    return text
-
-
-def _json(label: str, resp: Response[Any, Any]) -> Any:
-    try:
-        return resp.raw_response.json()
-    except ValueError as exc:
-        raise GitHubError(f"GitHub {label}: answer is not JSON", endpoint=label) from exc
-
-
-def _validate(label: str, data: Any, model: type[M]) -> M:
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise GitHubError(
-            f"GitHub {label}: unexpected answer ({where}: {first['msg']})", endpoint=label
-        ) from exc
-
-
-def _parse(label: str, resp: Response[Any, Any], model: type[M]) -> M:
-    return _validate(label, _json(label, resp), model)

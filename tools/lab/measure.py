@@ -2,45 +2,35 @@
 
 from __future__ import annotations
 
-import os
-import platform
-import statistics
-import sys
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any
 
 from perfagent.tools import runner
-from perfagent.tools.bench import instructions, stats
-from perfagent.tools.bench.session import SessionConfig, SessionResult, run_session
-from perfagent.tools.bench.workloads import (
-    Metric,
-    Sample,
-    Variant,
-    WorkloadRunner,
-    claimed_saving_error,
-)
+from perfagent.tools.bench import stats
+from perfagent.tools.bench.clock_checks import claimed_saving_error
+from perfagent.tools.bench.session import SessionConfig, run_session
+from perfagent.tools.bench.workloads import Metric, Sample, Variant, WorkloadRunner
 from perfagent.tools.edit.paths import is_protected, protected_patterns
 from perfagent.tools.errors import BaselineError, MeasurementError, TaskSpecError
-from perfagent.tools.lab.first_call import first_call_check, first_call_flags
+from perfagent.tools.lab.first_call import first_call_flags
 from perfagent.tools.lab.outputs import OutputTracker
 from perfagent.tools.lab.prepared import PreparedTask, prepare_task, task_limits
 from perfagent.tools.lab.report import (
     MeasureReport,
-    ProcessTiming,
     TestResult,
-    VariantResult,
     WorkloadResult,
+)
+from perfagent.tools.lab.results import (
+    gso_criterion,
+    machine_facts,
+    memory_flags,
+    overall_verdict,
+    workload_result,
 )
 from perfagent.tools.progress import Progress, SamplingRound, StageStarted, ignore
 from perfagent.tools.pyenv import TaskEnvironment
 from perfagent.tools.taskspec import Task, WorkloadSpec
-
-MEMORY_GROWTH_RATIO = 1.25  # flag a candidate whose peak memory grows by this much ...
-MEMORY_GROWTH_MIN_KB = 16 * 1024  # ... and by at least this many KiB
-GSO_MIN_SPEEDUP = 1.2
-GSO_MIN_EXPERT_SHARE = 0.95
 
 
 @dataclass
@@ -260,7 +250,7 @@ def _measure_workload(
         problem = claimed_saving_error(result.samples["base"], result.samples[name])
         if problem is not None:  # an error, not a speedup (reported as not equivalent)
             tracker.failures.setdefault(name, problem)
-    return _workload_result(spec, hidden, result, tracker, workload_runner.loops)
+    return workload_result(spec, hidden, result, tracker, workload_runner.loops)
 
 
 def _sampling_round(
@@ -280,63 +270,6 @@ def _sampling_round(
     )
 
 
-def _median(values: list[float]) -> float:
-    return float(statistics.median(values)) if values else float("nan")
-
-
-def _processes(samples: list[Sample]) -> list[ProcessTiming]:
-    return [ProcessTiming(s.loops, s.warmups, s.calls) for s in samples]
-
-
-def _workload_result(
-    spec: WorkloadSpec,
-    hidden: bool,
-    result: SessionResult,
-    tracker: OutputTracker,
-    loops: int | None,
-) -> WorkloadResult:
-    base = result.samples["base"]
-    out = WorkloadResult(
-        name=spec.label,
-        kind=spec.kind,
-        hidden=hidden,
-        base_median=_median(result.values("base")),
-        base_runs=len(base),
-        base_max_rss_kb=int(_median([s.max_rss_kb for s in base])),
-        rounds=result.rounds,
-        elapsed_s=result.elapsed_s,
-        stopped=result.stopped,
-        base_values=result.values("base"),
-        base_processes=_processes(base),
-        loops=loops if spec.kind in ("python", "gso") else None,
-        timing=spec.timing.model_dump() if spec.kind in ("python", "gso") else {},
-    )
-    for name, comparison in result.comparisons.items():
-        samples = result.samples[name]
-        assert comparison.verdict is not None
-        equivalent, detail = tracker.verdict(name)
-        out.variants[name] = VariantResult(
-            speedup=comparison.speedup,
-            ci=comparison.ci,
-            verdict=comparison.verdict,
-            p_value=comparison.p_value,
-            ratio_of_medians=comparison.ratio_of_medians,
-            runs=len(samples),
-            median=_median(result.values(name)),
-            max_rss_kb=int(_median([s.max_rss_kb for s in samples])),
-            equivalent=equivalent,
-            equivalence_detail=detail,
-            values=result.values(name),
-            processes=_processes(samples),
-        )
-        check = first_call_check(base, samples)
-        if check is not None:
-            v = out.variants[name]
-            v.first_call_speedup, v.steady_speedup = check.first_speedup, check.steady_speedup
-            v.base_first_call_gap, v.state_kept_across_calls = check.base_gap, check.flagged
-    return out
-
-
 def _assemble(
     task: Task,
     options: MeasureOptions,
@@ -349,7 +282,7 @@ def _assemble(
     subject = "candidate" if "candidate" in variants else "expert"
     primary = workloads[0].variants[subject]
     flags = list(flags)
-    flags.extend(_memory_flags(subject, workloads))
+    flags.extend(memory_flags(subject, workloads))
     flags.extend(first_call_flags(subject, workloads))
     hidden = [w for w in workloads if w.hidden]
     if primary.verdict == "faster" and any(w.variants[subject].verdict != "faster" for w in hidden):
@@ -371,7 +304,7 @@ def _assemble(
         tests=tests,
         flags=flags,
         elapsed_s=elapsed,
-        overall=_overall(subject, workloads),
+        overall=overall_verdict(subject, workloads),
         config={
             **asdict(options.session),
             "metric": options.metric,
@@ -390,76 +323,3 @@ def _assemble(
                 report.gso["passed"] and equivalent is True and report.tests_passed is not False
             )
     return report
-
-
-def _overall(subject: str, workloads: list[WorkloadResult]) -> dict[str, Any]:
-    verdicts = {w.variants[subject].verdict for w in workloads}
-    if "slower" in verdicts:
-        combined = "slower"
-    elif len(verdicts) == 1:
-        combined = verdicts.pop()  # all faster, all the same, or all inconclusive
-    else:
-        combined = "mixed"
-    rows: list[dict[str, Any]] = [
-        {
-            "workload": w.name,
-            "hidden": w.hidden,
-            "speedup": w.variants[subject].speedup,
-            "ci": list(w.variants[subject].ci),
-            "verdict": w.variants[subject].verdict,
-            "expert_speedup": w.variants["expert"].speedup if "expert" in w.variants else None,
-        }
-        for w in workloads
-    ]
-    return {
-        "workloads": len(workloads),
-        "verdict": combined,
-        "geomean_speedup": stats.geometric_mean([row["speedup"] for row in rows]),
-        # A headline names the workload that gained least, so a mean cannot hide a loss.
-        "worst": min(rows, key=lambda row: row["speedup"]),
-        "per_workload": rows,
-    }
-
-
-def gso_criterion(workloads: list[WorkloadResult]) -> dict[str, Any]:
-    """GSO's success test: geometric-mean speedup over base ≥ 1.2 and harmonic mean of
-    expert-time / candidate-time ratios > 0.95 (the candidate keeps ≥95 % of the expert)."""
-    speedups = [w.variants["candidate"].speedup for w in workloads]
-    shares = [w.variants["candidate"].speedup / w.variants["expert"].speedup for w in workloads]
-    gm = stats.geometric_mean(speedups)
-    hm = stats.harmonic_mean(shares)
-    return {
-        "gm_speedup": gm,
-        "hm_expert_share": hm,
-        "per_workload": [
-            {"name": w.name, "speedup": s, "expert_share": r}
-            for w, s, r in zip(workloads, speedups, shares, strict=True)
-        ],
-        "passed": gm >= GSO_MIN_SPEEDUP and hm > GSO_MIN_EXPERT_SHARE,
-    }
-
-
-def _memory_flags(subject: str, workloads: list[WorkloadResult]) -> list[str]:
-    flags = []
-    for w in workloads:
-        mine = w.variants[subject].max_rss_kb
-        if (
-            mine > w.base_max_rss_kb * MEMORY_GROWTH_RATIO
-            and mine - w.base_max_rss_kb > MEMORY_GROWTH_MIN_KB
-        ):
-            flags.append(
-                f"{subject} peak memory on {w.name}: {mine // 1024} MiB vs "
-                f"{w.base_max_rss_kb // 1024} MiB on base"
-            )
-    return flags
-
-
-def machine_facts() -> dict[str, Any]:
-    return {
-        "python": sys.version.split()[0],
-        "platform": platform.platform(),
-        "cpus": os.cpu_count(),
-        "load_avg": list(os.getloadavg()),
-        "instruction_counter": instructions.backend(),
-        "network_isolation": runner.network_isolation_available(),
-    }

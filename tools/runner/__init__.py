@@ -10,19 +10,18 @@ or App leaves no measurement running.
 Commands that run code nobody reviewed (the repository's, a model's) pass ``sandbox=``: they
 then run under bubblewrap with their own pid, user, mount and network namespaces, a
 restricted view of the filesystem and a cgroup bounding process count and memory
-(``sandbox.py``, ``cgroups.py``). The network namespace probing lives in ``isolation.py`` and
-the pipe capture in ``capture.py``; ``network_isolation_available`` is re-exported here.
+(``sandbox.py``, ``cgroups.py``). The network namespace probing lives in ``isolation.py``,
+the pipe capture in ``capture.py``, the environment scrub in ``environment.py`` and the
+process limits and lifetime helpers in ``process.py``; this module puts them together.
 """
 
 from __future__ import annotations
 
 import contextlib
-import functools
 import logging
 import os
 import re
 import resource
-import select
 import shutil
 import signal
 import subprocess
@@ -36,7 +35,15 @@ from perfagent.tools.errors import PerfagentError
 from perfagent.tools.runner import cgroups
 from perfagent.tools.runner import sandbox as sandboxing
 from perfagent.tools.runner.capture import DROPPED_MARK, Capture, feed
-from perfagent.tools.runner.isolation import isolated_argv, network_isolation_available, quiet_ok
+from perfagent.tools.runner.environment import command_env, is_secret, scrub_env
+from perfagent.tools.runner.isolation import isolated_argv, network_isolation_available
+from perfagent.tools.runner.process import (
+    apply_in_child,
+    die_with_parent,
+    limit_argv,
+    signal_group,
+    wait_exit,
+)
 from perfagent.tools.runner.sandbox import (
     ISOLATION_LEVELS,
     IsolationFacts,
@@ -74,19 +81,6 @@ logger = logging.getLogger(__name__)
 
 _TERM_GRACE_S = 1.0  # between SIGTERM and SIGKILL on timeout
 _DRAIN_S = 2.0  # how long to wait for pipes to reach EOF once the group is dead
-
-_INHERITED = frozenset(
-    {"PATH", "HOME", "LANG", "LANGUAGE", "TERM", "TZ", "TMPDIR", "USER", "LOGNAME", "SHELL"}
-)
-# Most of these also match the patterns below; listed so the intent survives edits to those.
-# GOOGLE_APPLICATION_CREDENTIALS, HF_TOKEN, HUGGING_FACE_HUB_TOKEN and NPM_TOKEN are caught
-# by _SECRET_WORDS (tests pin each of them); only the agent socket needs its own entry.
-_SECRET_NAMES = frozenset({"SSH_AUTH_SOCK"})
-_SECRET_PREFIXES = ("GITHUB_", "GH_", "AWS_", "AZURE_", "OPENAI_", "ANTHROPIC_", "PYPI_", "TWINE_")
-_SECRET_WORDS = ("TOKEN", "SECRET", "PASSWORD", "PASSWD", "CREDENTIAL")
-_KEY_QUALIFIERS = ("API", "SECRET", "ACCESS", "PRIVATE")
-# Matches *TOKEN* but is a well-known tuning knob (Hugging Face tokenizers), not a secret.
-_NOT_SECRET = frozenset({"TOKENIZERS_PARALLELISM"})
 
 
 class RunnerError(PerfagentError):
@@ -162,33 +156,6 @@ def _last_line(text: str) -> str:
     return line if len(line) <= 200 else line[:197] + "..."
 
 
-# -- environment -------------------------------------------------------------------------------
-def is_secret(name: str) -> bool:
-    """Whether an environment variable's name says it holds a credential."""
-    upper = name.upper()
-    if upper in _NOT_SECRET:
-        return False
-    return (
-        upper in _SECRET_NAMES
-        or upper.startswith(_SECRET_PREFIXES)
-        or any(word in upper for word in _SECRET_WORDS)
-        or (upper.endswith("_KEY") and any(q in upper for q in _KEY_QUALIFIERS))
-    )
-
-
-def scrub_env(env: Mapping[str, str]) -> dict[str, str]:
-    """``env`` without every variable whose name looks like it holds a credential."""
-    return {name: value for name, value in env.items() if not is_secret(name)}
-
-
-def _child_env(extra: Mapping[str, str] | None, inherit: bool) -> dict[str, str]:
-    env: dict[str, str] = {}
-    if inherit:
-        env = {k: v for k, v in os.environ.items() if k in _INHERITED or k.startswith("LC_")}
-    env.update(extra or {})
-    return scrub_env(env)
-
-
 # -- checks done before starting ---------------------------------------------------------------
 def _check_executable(program: str, cwd: Path, env: Mapping[str, str]) -> None:
     if "/" in program:
@@ -228,75 +195,6 @@ def _rlimits(limits: Limits, nproc: int | None = None) -> list[tuple[int, tuple[
     return out
 
 
-@functools.cache
-def _die_with_parent() -> tuple[str, ...]:
-    """A prefix that kills the command if perfagent dies first (SIGKILL, a crash): the
-    command runs in its own session, so nothing else would stop it. Every wrapper after it
-    execs, so the command itself carries the setting."""
-    setpriv = shutil.which("setpriv")
-    if setpriv is None or not quiet_ok([setpriv, "--pdeathsig", "KILL", "--", "true"])[0]:
-        return ()
-    return (setpriv, "--pdeathsig", "KILL", "--")
-
-
-def _limit_argv(
-    rlimits: list[tuple[int, tuple[int, int]]], cpus: frozenset[int] | None
-) -> list[str] | None:
-    """Limits and pinning as a command prefix (prlimit, taskset), or None if those tools are
-    missing. Without a preexec_fn Python can spawn with vfork, so the child never holds a
-    copy of our address space: its peak RSS (``ru_maxrss`` survives exec) is its own."""
-    prlimit, taskset = shutil.which("prlimit"), shutil.which("taskset")
-    if prlimit is None or (cpus is not None and taskset is None):
-        return None
-    names = {
-        resource.RLIMIT_CORE: "core",
-        resource.RLIMIT_AS: "as",
-        resource.RLIMIT_FSIZE: "fsize",
-        resource.RLIMIT_NPROC: "nproc",
-    }
-    argv = [prlimit, *(f"--{names[res]}={soft}:{hard}" for res, (soft, hard) in rlimits), "--"]
-    if cpus is not None:
-        assert taskset is not None
-        argv += [taskset, "-c", ",".join(str(c) for c in sorted(cpus))]
-    return argv
-
-
-def _preexec(
-    rlimits: list[tuple[int, tuple[int, int]]], cpus: frozenset[int] | None
-) -> Callable[[], None]:
-    # Runs in the forked child: only plain system calls, everything computed beforehand.
-    def apply() -> None:
-        for res, value in rlimits:
-            resource.setrlimit(res, value)
-        if cpus is not None:
-            os.sched_setaffinity(0, cpus)
-
-    return apply
-
-
-# -- process lifetime --------------------------------------------------------------------------
-def _wait_exit(pid: int, pidfd: int | None, timeout: float) -> bool:
-    """Wait until ``pid`` has exited, *without reaping it*: the zombie keeps its process group
-    id reserved so the group can still be killed safely."""
-    if pidfd is not None:
-        poller = select.poll()
-        poller.register(pidfd, select.POLLIN)
-        return bool(poller.poll(max(0, int(timeout * 1000))))
-    deadline, pause = time.monotonic() + timeout, 0.001
-    while os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is None:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            return False
-        time.sleep(min(pause, remaining))
-        pause = min(pause * 2, 0.05)
-    return True
-
-
-def _signal_group(pgid: int, sig: signal.Signals) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):  # already gone / not ours
-        os.killpg(pgid, sig)
-
-
 def run(
     cmd: Sequence[str] | str,
     *,
@@ -320,7 +218,7 @@ def run(
     workdir = Path(cwd)
     if not workdir.is_dir():
         raise RunnerError(f"working directory does not exist: {workdir}")
-    child_env = _child_env(env, inherit_env)
+    child_env = command_env(env, inherit_env)
     _check_executable(argv[0], workdir, child_env)
     bwrap = sandboxing.resolve(sandbox)
     group = None
@@ -333,8 +231,8 @@ def run(
     if bwrap is not None and (group is None or "pids" not in cgroups.limited_resources()):
         nproc = limits.processes
     rlimits, pinned = _rlimits(limits, nproc), _check_cpus(cpus)
-    prefix = _limit_argv(rlimits, pinned)
-    preexec = _preexec(rlimits, pinned) if prefix is None else None
+    prefix = limit_argv(rlimits, pinned)
+    preexec = apply_in_child(rlimits, pinned) if prefix is None else None
     if bwrap is not None:
         assert sandbox is not None
         isolated = not network
@@ -343,7 +241,7 @@ def run(
         isolated = not network and network_isolation_available()
         full_argv = isolated_argv(argv, child_env) if isolated else list(argv)
     join = group.join_argv() if group is not None else []
-    full_argv = [*_die_with_parent(), *join, *(prefix or []), *full_argv]
+    full_argv = [*die_with_parent(), *join, *(prefix or []), *full_argv]
 
     start = time.perf_counter()
     try:
@@ -406,18 +304,18 @@ def _run_started(
             threads[-1].start()
         with contextlib.suppress(AttributeError, OSError):  # else _wait_exit polls
             pidfd = os.pidfd_open(proc.pid)
-        if not _wait_exit(proc.pid, pidfd, limits.timeout_s):
+        if not wait_exit(proc.pid, pidfd, limits.timeout_s):
             timed_out = True
-            _signal_group(proc.pid, signal.SIGTERM)
-            if not _wait_exit(proc.pid, pidfd, _TERM_GRACE_S):
-                _signal_group(proc.pid, signal.SIGKILL)  # reaped below
+            signal_group(proc.pid, signal.SIGTERM)
+            if not wait_exit(proc.pid, pidfd, _TERM_GRACE_S):
+                signal_group(proc.pid, signal.SIGKILL)  # reaped below
         duration = time.perf_counter() - start
     finally:
         if pidfd is not None:
             os.close(pidfd)
         # Kill stragglers (``cmd &``) while the unreaped leader still pins the group id, then
         # reap it ourselves: wait4 also reports peak RSS. Popen must not wait again.
-        _signal_group(proc.pid, signal.SIGKILL)
+        signal_group(proc.pid, signal.SIGKILL)
         _, status, usage = os.wait4(proc.pid, 0)
         proc.returncode = os.waitstatus_to_exitcode(status)
         if sandboxed:
