@@ -15,6 +15,7 @@ import pytest
 
 from perfagent.tools import runner
 from perfagent.tools.runner import Limits, RunnerError, RunResult, run, scrub_env
+from perfagent.tools.runner.process import die_with_parent
 
 PY = sys.executable
 # Process-lifetime tests run both through the unshare wrapper (when available) and directly.
@@ -423,7 +424,7 @@ def test_concurrent_runs_from_threads(tmp_path: Path) -> None:
     assert [r.stdout for r in results] == [f"{i}\n" for i in range(40)]
 
 
-@pytest.mark.skipif(not runner._die_with_parent(), reason="setpriv --pdeathsig unavailable")
+@pytest.mark.skipif(not die_with_parent(), reason="setpriv --pdeathsig unavailable")
 def test_a_command_dies_with_a_killed_perfagent(tmp_path: Path) -> None:
     import signal
     import subprocess
