@@ -127,8 +127,8 @@ def _remote_config(url: str, ref: str | None) -> dict[str, Any]:
 
 
 _KEYS = {
-    "workload", "hidden_workloads", "tests", "setup", "build", "targets", "protected", "expert",
-    "ref",
+    "workload", "hidden_workloads", "tests", "setup", "setup_network", "build", "targets",
+    "protected", "expert", "ref",
 }  # fmt: skip
 
 
@@ -152,6 +152,7 @@ def _spec(
         "workload": _workload(workload),
         "tests": options.tests or _list(config.get("tests", [])),
         "setup": _list(config.get("setup", [])),
+        "setup_network": bool(config.get("setup_network", False)),
         "build": _list(config.get("build", [])),
         "targets": _list(config.get("targets", [])),
         "protected": _list(config.get("protected", [])),

@@ -375,3 +375,17 @@ def test_render_reads_back_as_the_config() -> None:
     text = pyproject.render(config, "a comment\nover two lines")
     assert tomllib.loads(text) == {"tool": {"perfagent": config}}
     assert text.startswith("# a comment\n# over two lines\n[tool.perfagent]\n")
+
+
+def test_installing_the_dependencies_lets_setup_reach_the_network(tmp_path: Path) -> None:
+    """Setup runs without network unless the task allows it: the pip install init writes
+    needs it, so init says so, and [tool.perfagent] carries it to the task."""
+    pyproject_text = '[project]\nname = "calc"\nversion = "0"\ndependencies = ["attrs>=23"]\n'
+    repo = _repo(tmp_path / "deps", {"calc.py": SLOW_MODULE, "pyproject.toml": pyproject_text})
+    result = CliRunner().invoke(main, ["init", str(repo), "-q"])
+    assert result.exit_code == 0, result.output
+    config = tomllib.loads((repo / "pyproject.toml").read_text())["tool"]["perfagent"]
+    assert config["setup"] == ["python -m pip install 'attrs>=23'"]
+    assert config["setup_network"] is True
+    task = load_task(resolve_target(str(repo), TargetOptions(), tmp_path / "run"))
+    assert task.spec.setup_network is True and task.spec.setup == config["setup"]

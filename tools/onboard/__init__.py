@@ -91,6 +91,7 @@ def plan(
     if findings.dependencies:
         deps = " ".join(shlex.quote(d) for d in findings.dependencies)
         config["setup"] = [f"python -m pip install {deps}"]
+        config["setup_network"] = True  # setup runs without network unless the task allows it
     if tests:
         config["tests"] = list(tests)
     elif findings.tests_dir:
