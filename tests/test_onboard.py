@@ -380,12 +380,16 @@ def test_render_reads_back_as_the_config() -> None:
 def test_installing_the_dependencies_lets_setup_reach_the_network(tmp_path: Path) -> None:
     """Setup runs without network unless the task allows it: the pip install init writes
     needs it, so init says so, and [tool.perfagent] carries it to the task."""
-    pyproject_text = '[project]\nname = "calc"\nversion = "0"\ndependencies = ["attrs>=23"]\n'
+    pyproject_text = (
+        '[project]\nname = "calc"\nversion = "0"\ndependencies = ["attrs>=23"]\n'
+        '[dependency-groups]\ntest = ["hypothesis", {include-group = "lint"}]\nlint = ["ruff"]\n'
+    )
     repo = _repo(tmp_path / "deps", {"calc.py": SLOW_MODULE, "pyproject.toml": pyproject_text})
     result = CliRunner().invoke(main, ["init", str(repo), "-q"])
     assert result.exit_code == 0, result.output
     config = tomllib.loads((repo / "pyproject.toml").read_text())["tool"]["perfagent"]
-    assert config["setup"] == ["python -m pip install 'attrs>=23'"]
+    # The code's dependencies, then its tests' group (an {include-group} entry is skipped).
+    assert config["setup"] == ["python -m pip install 'attrs>=23' hypothesis"]
     assert config["setup_network"] is True
     task = load_task(resolve_target(str(repo), TargetOptions(), tmp_path / "run"))
     assert task.spec.setup_network is True and task.spec.setup == config["setup"]

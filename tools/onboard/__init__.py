@@ -4,9 +4,10 @@ speed and turn it into a ``[tool.perfagent]`` table and, where needed, a workloa
 ``detect(repo)`` reads the repository statically (no code of it runs) and returns
 ``Findings``: an asv suite (``asv.conf.json``, its ``benchmark_dir``, the ``time_*``
 benchmarks), tests using pytest-benchmark's ``benchmark`` fixture, a benchmarks folder, a
-test folder, the declared dependencies. ``plan(findings, ...)`` chooses one source, in
-this order unless told: asv, then pytest-benchmark, then a workload stub to fill in; the
-``Plan`` says what it chose and why. ``pyproject.write_table`` writes it.
+test folder, the declared dependencies (and the tests' group or extra). ``plan(findings,
+...)`` chooses one source, in this order unless told: asv, then pytest-benchmark, then a
+workload stub to fill in; the ``Plan`` says what it chose and why.
+``pyproject.write_table`` writes it.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ class Findings:
     benchmark_tests: tuple[BenchmarkTest, ...]
     benchmarks_dir: str | None  # a top-level folder of benchmarks, whatever its kind
     tests_dir: str | None
-    dependencies: tuple[str, ...]  # [project].dependencies
+    dependencies: tuple[str, ...]  # [project].dependencies, then a test group's or extra's
 
 
 @dataclass(frozen=True)
@@ -64,8 +65,20 @@ def _dependencies(pyproject: Path) -> tuple[str, ...]:
         data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise TaskSpecError(f"{pyproject}: not valid TOML ({exc})") from exc
-    deps = data.get("project", {}).get("dependencies", [])
-    return tuple(str(d) for d in deps) if isinstance(deps, list) else ()
+    project = data.get("project", {})
+    found: list[str] = []
+    # What the code needs, then what its tests need: a test group (PEP 735) or extra.
+    sources = [project.get("dependencies", [])]
+    for table in (data.get("dependency-groups", {}), project.get("optional-dependencies", {})):
+        if isinstance(table, dict):
+            sources += [table.get(name, []) for name in _TEST_GROUPS]
+    for entries in sources:
+        if isinstance(entries, list):  # strings only: an {include-group} table is skipped
+            found += [e for e in entries if isinstance(e, str) and e not in found]
+    return tuple(found)
+
+
+_TEST_GROUPS = ("test", "tests", "testing")
 
 
 def plan(
