@@ -383,6 +383,14 @@ def test_summary_from_real_runs(tmp_path: Path) -> None:
     assert failed.summary() == "exit 2: ValueError: bad input"
     only_stdout = run("echo something went wrong; exit 1", cwd=tmp_path)
     assert only_stdout.summary() == "exit 1: something went wrong"
+    # pytest: its exception line, not the tally that ends the output.
+    collection = (
+        "echo \"E   ModuleNotFoundError: No module named 'msgspec'\"; echo '=== warnings ==='; "
+        "echo 'ERROR tests/test_x.py'; echo '1 warning, 1 error in 0.07s'; exit 1"
+    )
+    assert run(collection, cwd=tmp_path).summary() == (
+        "exit 1: E   ModuleNotFoundError: No module named 'msgspec'"
+    )
     killed = run("kill -9 $$", cwd=tmp_path)
     assert killed.returncode == -9
     assert killed.summary() == "killed by SIGKILL (memory limit?)"

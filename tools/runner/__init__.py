@@ -143,6 +143,7 @@ class RunResult:
 
 
 _ERROR_LINE = re.compile(r"\b(error|Error|ERROR|FAILED|fatal)\b")
+_PYTEST_EXCEPTION = re.compile(r"E\s+[\w.]+(Error|Exception|Interrupt|Exit): ")
 
 
 def _last_line(text: str) -> str:
@@ -152,7 +153,11 @@ def _last_line(text: str) -> str:
     lines = [ln for ln in lines if ln and not ln.startswith(DROPPED_MARK)]
     if not lines:
         return ""
-    line = next((ln for ln in reversed(lines) if _ERROR_LINE.search(ln)), lines[-1])
+    # pytest ends with a tally ("1 error in 0.07s"); its "E   SomeError: ..." line says why.
+    line = next(
+        (ln for ln in reversed(lines) if _PYTEST_EXCEPTION.match(ln)),
+        next((ln for ln in reversed(lines) if _ERROR_LINE.search(ln)), lines[-1]),
+    )
     return line if len(line) <= 200 else line[:197] + "..."
 
 
