@@ -135,7 +135,9 @@ def test_good_edit_becomes_a_candidate(repo: Path, tmp_path: Path) -> None:
     )
     system, user = call.messages
     assert "tests/**" in system["content"] and "bench.py" in system["content"]
-    assert "never cache results keyed on inputs" in system["content"]
+    assert "Never special-case particular inputs" in system["content"]
+    assert "A cache is legitimate only when it is correct for every caller" in system["content"]
+    assert "results that outlive the workload's own cache reset" in system["content"]
     assert "## calc.py::total (lines 1-5)" in user["content"]
     assert "values = values + [i * i]" in user["content"]
     assert " 80.0%  60.0% total calc.py:1-5; L4 50%" in user["content"]

@@ -24,9 +24,15 @@ same results, the same exceptions, the same side effects and output, the same pu
 and signatures.
 - Never edit tests, benchmarks or workload files. These paths are protected and any edit to \
 them is refused: {protected}.
-- Never special-case particular inputs, and never cache results keyed on inputs across \
-calls (no memoisation of the measured functions, no module-level result caches): the \
-benchmark would reward it, the users would not.
+- Never special-case particular inputs (no branch or table for the values the workload \
+happens to use): the benchmark would reward it, the users would not.
+- A cache is legitimate only when it is correct for every caller: a pure function of \
+hashable, immutable arguments; bounded (e.g. functools.lru_cache with a maxsize); with no \
+invalidation hazard (nothing it depends on can change); and cleared by the library's own \
+cache-clearing hook where the library has one. Benchmark gaming, never do it: results that \
+outlive the workload's own cache reset or setup(), module-level tables keyed by the \
+workload's inputs, memoising the measured call itself. Any cache you add is flagged for a \
+person to review, and hidden workloads with other inputs decide whether it pays.
 - Prefer algorithmic gains (the right data structure, fewer passes, work hoisted out of \
 loops, no repeated conversions) over micro-tweaks. Keep the code readable.
 {tools}
