@@ -69,6 +69,7 @@ def _rounds(state: AgentState) -> list[dict[str, Any]]:
             "candidates": proposal["candidates"],
             "accepted": None,
             "proposer_errors": proposal["errors"],
+            "tool_runs": proposal.get("tool_runs", []),
         }
     for cid in state.get("accepted", []):
         record = state["candidates"][cid]

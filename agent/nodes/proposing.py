@@ -8,9 +8,18 @@ from typing import Any
 from langgraph.runtime import Runtime
 
 from perfagent.agent.context import RunContext
-from perfagent.agent.nodes._common import Update, base_tree, history, spent, task_of, timed
+from perfagent.agent.nodes._common import (
+    Update,
+    base_tree,
+    history,
+    prepared,
+    spent,
+    task_of,
+    timed,
+)
 from perfagent.agent.nodes.profiling import hotspots_of
 from perfagent.agent.proposers.base import ProposalRequest
+from perfagent.agent.proposers.exec_tools import DraftLab
 from perfagent.agent.state import AgentState
 from perfagent.tools.edit.paths import protected_patterns
 from perfagent.tools.progress import StageStarted
@@ -39,9 +48,15 @@ def propose(state: AgentState, *, runtime: Runtime[RunContext]) -> Update:
         budget_usd=None
         if ctx.budgets.max_cost is None
         else max(0.0, ctx.budgets.max_cost - spent(state)),
+        lab=DraftLab(
+            prepared(state, ctx),
+            base_patch=state.get("baseline_patch") or "",
+            workdir_parent=ctx.workdir_parent,
+        ),
     )
     proposal = ctx.proposer.propose(request)
     model_s = sum(call.latency_s for call in proposal.calls)
+    exec_s = sum(run.seconds for run in proposal.tool_runs)
     tried = {record["diff"] for record in state.get("candidates", {}).values()}
     records: dict[str, dict[str, Any]] = {}
     errors = list(proposal.errors)
@@ -70,7 +85,12 @@ def propose(state: AgentState, *, runtime: Runtime[RunContext]) -> Update:
                 "proposer": ctx.proposer_spec,
                 "candidates": list(records),
                 "errors": errors,
+                "tool_runs": [run.to_json() for run in proposal.tool_runs],
             }
         ],
-        "_timing": {"model_s": model_s, "propose_s": time.monotonic() - started},
+        "_timing": {
+            "model_s": model_s,
+            "measure_s": exec_s,  # try_edit and run_tests: the lab's time
+            "propose_s": time.monotonic() - started,
+        },
     }

@@ -38,6 +38,7 @@ def make_proposer(
         return ReplayProposer(load_trajectory(path), path)
     from perfagent.agent.models import make_chat_model
     from perfagent.agent.models.base import DEFAULT_MAX_TOKENS, DEFAULT_TIMEOUT_S, ModelError
+    from perfagent.agent.proposers.exec_tools import ExecBudget
     from perfagent.agent.proposers.model import ModelProposer
 
     if spec == EXPERT:
@@ -49,7 +50,9 @@ def make_proposer(
         return ModelProposer(ExpertChatModel.for_task(task_file), max_tool_calls=0)
 
     chat = make_chat_model(spec, base_url=base_url, timeout=timeout or DEFAULT_TIMEOUT_S)
-    return ModelProposer(chat, max_tokens=max_tokens or DEFAULT_MAX_TOKENS)
+    return ModelProposer(
+        chat, max_tokens=max_tokens or DEFAULT_MAX_TOKENS, exec_budget=ExecBudget()
+    )
 
 
 def judge_of(proposer: Proposer) -> ChatModel | None:

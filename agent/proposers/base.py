@@ -10,11 +10,14 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from perfagent.agent.types import Candidate, Rejection
 from perfagent.tools.bench.stats import Verdict
 from perfagent.tools.profile import Hotspot
+
+if TYPE_CHECKING:
+    from perfagent.agent.proposers.exec_tools import DraftLab
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,9 @@ class ProposalRequest:
     max_candidates: int
     profile_detail: dict[str, Any] = field(default_factory=dict)  # Profile.to_json(), raw
     budget_usd: float | None = None  # what model calls may still cost this run; None: no cap
+    # The run's prepared task, for the execution tools (try_edit, run_tests); None: no such
+    # tools. It measures the visible workload only.
+    lab: DraftLab | None = None
 
 
 @dataclass
@@ -66,10 +72,24 @@ class ModelCall:
         return asdict(self)
 
 
+@dataclass(frozen=True)
+class ToolRun:
+    """One execution-tool call during a proposal (summaries cut to one short line)."""
+
+    name: str  # "try_edit", "run_tests"
+    arguments: str
+    result: str
+    seconds: float
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
 @dataclass
 class Proposal:
     candidates: list[Candidate] = field(default_factory=list)
     calls: list[ModelCall] = field(default_factory=list)
+    tool_runs: list[ToolRun] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)  # one line each: why an answer gave nothing
 
 

@@ -25,9 +25,16 @@ from perfagent.agent.models.base import (
     ChatResponse,
     Message,
     ModelError,
+    ToolSpec,
 )
 from perfagent.agent.prompts.propose import propose_messages, repair_message, summary_of
 from perfagent.agent.proposers.base import ModelCall, Proposal, ProposalRequest
+from perfagent.agent.proposers.exec_tools import (
+    EXEC_TOOL_NAMES,
+    EXEC_TOOL_SPECS,
+    ExecBudget,
+    ExecTools,
+)
 from perfagent.agent.proposers.repo_tools import BUDGET_EXHAUSTED, TOOL_SPECS, RepoTools
 from perfagent.agent.proposers.rules import DEFAULT_TOP, Target, targets_from
 from perfagent.agent.types import Candidate
@@ -55,6 +62,7 @@ class ModelProposer:
         chat_model: ChatModel,
         *,
         max_tool_calls: int = 8,
+        exec_budget: ExecBudget | None = None,
         temperatures: Sequence[float] = (0.2, 0.7),
         max_repairs: int = 2,
         max_tokens: int = DEFAULT_MAX_TOKENS,
@@ -66,6 +74,8 @@ class ModelProposer:
             raise ValueError("ModelProposer needs at least one temperature")
         self.model = chat_model
         self.max_tool_calls = max_tool_calls
+        # try_edit / run_tests per proposal, when the request carries a lab; None: no such tools
+        self.exec_budget = exec_budget
         self.temperatures = tuple(temperatures)
         self.max_repairs = max_repairs
         self.max_tokens = max_tokens
@@ -127,15 +137,31 @@ class ModelProposer:
             earlier=earlier,
         )
         tools = RepoTools(request.tree, request.hotspots, request.profile_detail)
+        execs = (
+            ExecTools(
+                request.lab,
+                request.tree,
+                request.protected,
+                self.exec_budget,
+                record=proposal.tool_runs,
+            )
+            if request.lab is not None and self.exec_budget is not None
+            else None
+        )
+        offered = TOOL_SPECS if self.max_tool_calls > 0 else ()
+        offered += EXEC_TOOL_SPECS if execs is not None else ()
         used = refused_turns = repairs = 0
         purpose = "propose"
         while True:
-            response = self._call(messages, temperature, purpose, proposal)
+            response = self._call(messages, temperature, purpose, proposal, offered)
             if response.tool_calls:
                 messages.append(response.assistant_message())
                 answered = 0
                 for call in response.tool_calls:
-                    if used < self.max_tool_calls:
+                    if call.name in EXEC_TOOL_NAMES and execs is not None:
+                        answered += 0 if execs.exhausted else 1
+                        content = execs.run(call)
+                    elif used < self.max_tool_calls:
                         used += 1
                         answered += 1
                         content = tools.run(call)
@@ -186,7 +212,12 @@ class ModelProposer:
             )
 
     def _call(
-        self, messages: list[Message], temperature: float, purpose: str, proposal: Proposal
+        self,
+        messages: list[Message],
+        temperature: float,
+        purpose: str,
+        proposal: Proposal,
+        tools: Sequence[ToolSpec] = (),
     ) -> ChatResponse:
         spent = sum(call.cost_usd or 0.0 for call in proposal.calls)
         over = self._budget_usd is not None and spent >= self._budget_usd
@@ -197,7 +228,7 @@ class ModelProposer:
         try:
             response = self.model.complete(
                 messages,
-                tools=TOOL_SPECS if self.max_tool_calls > 0 else (),
+                tools=tools,
                 temperature=temperature,
                 max_tokens=self.max_tokens,
             )
