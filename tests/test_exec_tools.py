@@ -110,6 +110,8 @@ def test_a_slower_draft_is_revised_into_a_faster_answer(lab: DraftLab) -> None:
     assert faster.startswith("screen (") and "faster" in faster.splitlines()[0]
     assert "outputs: equivalent" in faster and "tests: all 1 command pass" in faster
     assert "try_edit" in model.requests[0].tools and "run_tests" in model.requests[0].tools
+    system = model.requests[0].messages[0]["content"]
+    assert "at most 3 calls for this answer, seconds each" in system
     [candidate] = proposal.candidates
     assert "+    return sum(i * i for i in range(n))" in candidate.diff
     assert [run.name for run in proposal.tool_runs] == ["try_edit", "try_edit"]

@@ -146,6 +146,7 @@ def test_good_edit_becomes_a_candidate(repo: Path, tmp_path: Path) -> None:
         "search_repo",
         "show_callers",
         "profile_detail",
+        "profile_function",
     ]
 
 
@@ -230,6 +231,27 @@ def test_tools_answer_from_the_tree(repo: Path) -> None:
     assert answers[7].startswith("refused: '(a+)+$' nests quantifiers")
     assert answers[8] == "show_callers needs a JSON object with a string 'qualname'; got {}"
     assert proposal.calls[0].tool_calls[1]["name"] == "search_repo"
+
+
+def test_profile_function_shows_every_line_with_its_share(repo: Path) -> None:
+    spot = Hotspot(
+        "total", "calc.py", (1, 5), 0.8, 0.6, hot_lines=[(4, 0.5), (3, 0.1)],
+        savable_lines=[(4, 0.4)],
+    )  # fmt: skip
+    calls = [
+        {"name": "profile_function", "arguments": {"qualname": "calc.py::total"}},
+        {"name": "profile_function", "arguments": {"qualname": "helper"}},
+    ]
+    _, model = run(repo, [{"tool_calls": calls}, GOOD], req=request(repo, hotspots=(spot,)))
+    shown, unprofiled = [m["content"] for m in model.requests[1].messages[3:]]
+    assert shown.splitlines()[1:] == [
+        "              L1     def total(n):",
+        "              L2         values = []",
+        " 10.0%   0.0% L3         for i in range(n):",
+        " 50.0%  40.0% L4             values = values + [i * i]",
+        "              L5         return sum(values)",
+    ]
+    assert unprofiled.startswith("helper is not among the profiled repository functions")
 
 
 def test_callers_and_callees_from_profiled_stacks(repo: Path) -> None:

@@ -59,7 +59,15 @@ def method(self, items):
 
 TOOLS = """
 Read-only tools let you look at more code or profile details before answering (at most \
-{n} calls for this answer): read_function, search_repo, show_callers, profile_detail.
+{n} calls for this answer): read_function, search_repo, show_callers, profile_detail, \
+profile_function.
+"""
+
+EXEC_TOOLS = """
+Execution tools try a draft before you answer (at most {n} calls for this answer, seconds \
+each): try_edit measures it against the current code on the workload (speedup with its \
+confidence interval, output equivalence, tests); run_tests runs the tests only. Give them \
+the draft in the answer's format; your final answer is still the edit itself.
 """
 
 USER = """\
@@ -80,8 +88,9 @@ HISTORY_LIMIT = 20  # attempts listed; older ones are counted
 DIFF_LINES = 20  # lines of an earlier diff on the same function shown
 
 
-def system_prompt(protected: Sequence[str], *, max_tool_calls: int) -> str:
+def system_prompt(protected: Sequence[str], *, max_tool_calls: int, max_exec_calls: int = 0) -> str:
     tools = TOOLS.format(n=max_tool_calls) if max_tool_calls > 0 else ""
+    tools += EXEC_TOOLS.format(n=max_exec_calls) if max_exec_calls > 0 else ""
     return SYSTEM.format(protected=", ".join(protected) or "(none)", tools=tools)
 
 
@@ -215,12 +224,15 @@ def propose_messages(
     weight: float,
     context: str,
     max_tool_calls: int,
+    max_exec_calls: int = 0,
     earlier: Sequence[str] = (),
 ) -> list[Message]:
     return [
         {
             "role": "system",
-            "content": system_prompt(request.protected, max_tool_calls=max_tool_calls),
+            "content": system_prompt(
+                request.protected, max_tool_calls=max_tool_calls, max_exec_calls=max_exec_calls
+            ),
         },
         {
             "role": "user",

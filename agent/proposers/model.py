@@ -127,16 +127,6 @@ class ModelProposer:
         except EditError as exc:
             proposal.errors.append(f"{label}: cannot show the function: {exc}")
             return None
-        messages = propose_messages(
-            request,
-            file=target.file,
-            qualname=target.qualname,
-            weight=target.weight,
-            context=context,
-            max_tool_calls=self.max_tool_calls,
-            earlier=earlier,
-        )
-        tools = RepoTools(request.tree, request.hotspots, request.profile_detail)
         execs = (
             ExecTools(
                 request.lab,
@@ -148,6 +138,17 @@ class ModelProposer:
             if request.lab is not None and self.exec_budget is not None
             else None
         )
+        messages = propose_messages(
+            request,
+            file=target.file,
+            qualname=target.qualname,
+            weight=target.weight,
+            context=context,
+            max_tool_calls=self.max_tool_calls,
+            max_exec_calls=execs.budget.max_calls if execs is not None else 0,
+            earlier=earlier,
+        )
+        tools = RepoTools(request.tree, request.hotspots, request.profile_detail)
         offered = TOOL_SPECS if self.max_tool_calls > 0 else ()
         offered += EXEC_TOOL_SPECS if execs is not None else ()
         used = refused_turns = repairs = 0

@@ -63,6 +63,12 @@ TOOL_SPECS: tuple[ToolSpec, ...] = (
         " its time goes.",
         _QUALNAME,
     ),
+    ToolSpec(
+        "profile_function",
+        "A profiled function's source, every line with its share of the visible workload's"
+        " samples (with callees, and its own cost), from the latest profile.",
+        _QUALNAME,
+    ),
 )
 
 Frame = tuple[str, str, int]  # name, file, line
@@ -89,6 +95,7 @@ class RepoTools:
             "search_repo": self.search_repo,
             "show_callers": self.show_callers,
             "profile_detail": self.profile_detail,
+            "profile_function": self.profile_function,
         }
         if call.name not in handlers:
             return f"unknown tool {call.name!r}; the tools are {', '.join(handlers)}"
@@ -225,6 +232,30 @@ class RepoTools:
         if callees:
             out.append("Where its time goes (next frame down, share of its samples):")
             out += [f"  {n / total:6.1%} {frame}" for frame, n in callees.most_common(10)]
+        return "\n".join(out)
+
+    def profile_function(self, qualname: str) -> str:
+        refused = self._refused(qualname)
+        if refused:
+            return refused
+        spot = self._hotspot(qualname)
+        if spot is None or spot.lines == (0, 0):
+            return self.profile_detail(qualname)  # says why it is not profiled
+        source = self._lines(spot.file)
+        total = dict(spot.hot_lines)
+        own = dict(spot.savable_lines)
+        out = [
+            f"{spot.file}::{spot.qualname}: share of all samples per line"
+            " (with callees / own cost; blank: not sampled)"
+        ]
+        first, last = spot.lines
+        for number in range(first, min(last, len(source)) + 1):
+            shares = (
+                f"{total.get(number, 0.0):6.1%} {own.get(number, 0.0):6.1%}"
+                if number in total or number in own
+                else " " * 13
+            )
+            out.append(f"{shares} L{number:<5} {source[number - 1][:MAX_LINE]}")
         return "\n".join(out)
 
     # -- profile -------------------------------------------------------------------------
