@@ -169,3 +169,28 @@ def test_hidden_workloads_are_never_run_nor_named(lab: DraftLab) -> None:
 
 def test_the_quick_session_stays_small() -> None:
     assert quick_session().max_runs <= 6 and quick_session().min_runs <= 3
+
+
+@pytest.mark.slow
+def test_a_run_records_the_tool_calls_in_its_round(make_task: TaskFactory, tmp_path: Path) -> None:
+    from perfagent.agent.context import Budgets, RunContext
+    from perfagent.agent.run import run_graph
+
+    model = ScriptedChatModel([try_edit(FASTER), FASTER])
+    proposer = ModelProposer(model, max_tool_calls=0, exec_budget=ExecBudget(max_calls=1))
+    run_dir = tmp_path / "run"
+    ctx = RunContext(
+        task_file=make_task(),
+        run_dir=run_dir,
+        run_id=run_dir.name,
+        proposer=proposer,
+        proposer_spec="fake:script",
+        candidates_per_round=1,
+        budgets=Budgets(max_iterations=1),
+    )
+    doc = run_graph(ctx)
+    assert doc["status"] == "done" and doc["error"] is None
+    [run] = doc["rounds"][0]["tool_runs"]
+    assert run["name"] == "try_edit" and run["result"].startswith("screen (")
+    assert "faster" in run["result"] and run["seconds"] > 0
+    assert [c["outcome"] for c in doc["candidates"]] == ["accepted"]
