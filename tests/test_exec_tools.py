@@ -164,7 +164,19 @@ def test_hidden_workloads_are_never_run_nor_named(lab: DraftLab) -> None:
     assert tested.startswith("tests: all 1 command pass")
     said = "\n".join(tool_answers(model) + [run.result for run in proposal.tool_runs])
     assert HIDDEN_NAME not in said and "hidden" not in said
-    # (The system prompt's list of protected paths names the file: that is not a tool's.)
+
+
+def test_the_protected_paths_told_to_a_model_leave_out_hidden_workloads(
+    make_task: TaskFactory,
+) -> None:
+    from perfagent.agent.nodes.proposing import shown_protected
+    from perfagent.tools.edit.paths import protected_patterns
+
+    hidden = {"kind": "python", "file": f"{HIDDEN_NAME}.py", "repeat": 3}
+    task = load_task(make_task(hidden_workloads=[hidden]))
+    assert f"{HIDDEN_NAME}.py" in protected_patterns(task)  # the guard still refuses edits
+    told = shown_protected(task)
+    assert not any(HIDDEN_NAME in p for p in told) and "tests/**" in told
 
 
 def test_the_quick_session_stays_small() -> None:

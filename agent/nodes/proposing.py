@@ -21,8 +21,16 @@ from perfagent.agent.nodes.profiling import hotspots_of
 from perfagent.agent.proposers.base import ProposalRequest
 from perfagent.agent.proposers.exec_tools import DraftLab
 from perfagent.agent.state import AgentState
-from perfagent.tools.edit.paths import protected_patterns
+from perfagent.tools.edit.paths import normalize_path, protected_patterns
 from perfagent.tools.progress import StageStarted
+from perfagent.tools.taskspec import Task
+
+
+def shown_protected(task: Task) -> tuple[str, ...]:
+    """The protected paths a proposer may be told of: all but the hidden workloads' files,
+    whose names must not reach a model (the guard still refuses edits to them)."""
+    hidden = {normalize_path(w.file) for w in task.spec.hidden_workloads if w.file}
+    return tuple(p for p in protected_patterns(task) if p not in hidden)
 
 
 @timed("propose")
@@ -40,7 +48,7 @@ def propose(state: AgentState, *, runtime: Runtime[RunContext]) -> Update:
         tree=tree,
         hotspots=hotspots_of(latest),
         hints=tuple(task.spec.targets),
-        protected=protected_patterns(task),
+        protected=shown_protected(task),
         history=history(state),
         round=round_,
         max_candidates=ctx.candidates_per_round,
