@@ -416,6 +416,8 @@ def test_oracle_tells_which_experts_reproduce_here(
     assert by_task["calc"]["geomean_speedup"] >= 1.2
     assert by_task["noop"]["verdict"] != "faster" and by_task["noop"]["reproduces"] is False
     assert len(lines(out / "oracle.jsonl")) == 2
+    # --oracle alone runs no agent: the JSON names the file written, not a missing one.
+    assert (result["results"], result["oracle_results"]) == (None, str(out / "oracle.jsonl"))
     summary = (out / "summary.md").read_text()
     assert "## Oracle: does the expert patch reproduce here?" in summary
     assert re.search(

@@ -69,7 +69,9 @@ class BatchResult:
     def to_json(self) -> dict[str, Any]:
         return {
             "out": str(self.out),
-            "results": str(self.results),
+            # Only files that exist: an --oracle-only batch writes oracle.jsonl and no runs.
+            "results": str(self.results) if self.results.exists() else None,
+            "oracle_results": str(self.out / ORACLE) if (self.out / ORACLE).exists() else None,
             "summary_md": str(self.summary_md),
             "summary_html": str(self.summary_html),
             "ran": self.ran,
